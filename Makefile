@@ -1,0 +1,121 @@
+# Kestrel: the top-level build. `make run` boots, `make test` runs every test.
+# Each target installs missing build tools itself (tools/deps.sh).
+
+BUILD      ?= build
+CC         := clang
+LD         := ld.lld
+NM         := llvm-nm
+HOSTCC     ?= clang
+# Debug builds (lock-order checking, extra assertions): make DEBUG=1
+DEBUG      ?= 0
+
+DEPS_STAMP := $(BUILD)/.deps-ok
+
+WARN       := -Wall -Wextra -Werror -std=c17
+COMMON     := -ffreestanding -fno-builtin -nostdlib -fno-stack-protector \
+              -fno-pic -mgeneral-regs-only -O2 -g $(WARN) -Iinclude
+
+BOOT_CFLAGS   := --target=i686-unknown-none-elf -march=i686 $(COMMON) -fno-zero-initialized-in-bss
+KERNEL_CFLAGS := --target=x86_64-unknown-none-elf $(COMMON) -mcmodel=kernel \
+                 -mno-red-zone -fno-omit-frame-pointer -Ikernel/include \
+                 -Ikernel/arch/x86_64/include
+ifeq ($(DEBUG),1)
+KERNEL_CFLAGS += -DKESTREL_LOCK_DEBUG -DKESTREL_DEBUG
+endif
+HOST_CFLAGS   := $(WARN) -O1 -g -D_DEFAULT_SOURCE -DKESTREL_HOST_TEST -Iinclude -Ikernel/include \
+                 -Itests/unit -fsanitize=address,undefined -fno-omit-frame-pointer
+
+.PHONY: all run debug test iso clean deps unit-tests system-tests format compile_commands.json
+all: $(BUILD)/boot.elf $(BUILD)/kernel.elf $(BUILD)/initrd.cpio
+
+deps: $(DEPS_STAMP)
+$(DEPS_STAMP): tools/deps.sh
+	@tools/deps.sh
+	@mkdir -p $(BUILD) && touch $@
+
+# ---- Prekernel (32-bit) ----
+BOOT_SRCS := $(wildcard boot/*.c) $(wildcard boot/*.S)
+BOOT_OBJS := $(patsubst %,$(BUILD)/%.o,$(BOOT_SRCS))
+
+$(BUILD)/boot/%.o: boot/% | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(BOOT_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/boot.elf: $(BOOT_OBJS) boot/link.ld
+	$(LD) -m elf_i386 -T boot/link.ld -o $@ $(BOOT_OBJS)
+
+# ---- Kernel (64-bit, higher half) ----
+# tests/kernel holds the in-kernel self-tests, run with test=kernel.
+KERNEL_SRCS := $(wildcard kernel/generic/*.c) $(wildcard kernel/arch/x86_64/*.c) \
+               $(wildcard kernel/arch/x86_64/*.S) $(wildcard tests/kernel/*.c)
+KERNEL_OBJS := $(patsubst %,$(BUILD)/%.o,$(KERNEL_SRCS))
+KERNEL_LD   := kernel/arch/x86_64/link.ld
+
+$(BUILD)/kernel/%.o: kernel/% | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(KERNEL_CFLAGS) -MMD -MP -c $< -o $@
+$(BUILD)/tests/kernel/%.o: tests/kernel/% | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(KERNEL_CFLAGS) -MMD -MP -c $< -o $@
+
+# Two-pass link: the kernel carries its own symbol table for backtraces.
+# The table is the last section, so its size never moves another symbol.
+$(BUILD)/kernel.elf: $(KERNEL_OBJS) $(KERNEL_LD) tools/gen-ksyms
+	@mkdir -p $(BUILD)/ksyms
+	tools/gen-ksyms /dev/null > $(BUILD)/ksyms/empty.S
+	$(CC) $(KERNEL_CFLAGS) -c $(BUILD)/ksyms/empty.S -o $(BUILD)/ksyms/empty.o
+	$(LD) -T $(KERNEL_LD) -z max-page-size=4096 -o $(BUILD)/kernel.pass1.elf \
+		$(KERNEL_OBJS) $(BUILD)/ksyms/empty.o
+	$(NM) -n --defined-only $(BUILD)/kernel.pass1.elf | tools/gen-ksyms - > $(BUILD)/ksyms/ksyms.S
+	$(CC) $(KERNEL_CFLAGS) -c $(BUILD)/ksyms/ksyms.S -o $(BUILD)/ksyms/ksyms.o
+	$(LD) -T $(KERNEL_LD) -z max-page-size=4096 -o $@ $(KERNEL_OBJS) $(BUILD)/ksyms/ksyms.o
+	@tools/check-ksyms $(BUILD)/kernel.pass1.elf $@
+
+# ---- Initrd (empty until user space exists; the kernel parses it) ----
+INITRD_FILES := $(shell find image/initrd -type f 2>/dev/null)
+$(BUILD)/initrd.cpio: $(INITRD_FILES) | $(DEPS_STAMP)
+	@mkdir -p $(BUILD)/initrd-root image/initrd
+	cd image/initrd && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet > $(abspath $@)
+
+# ---- Running ----
+CMDLINE ?=
+SMP     ?= 4
+MEM     ?= 512M
+run: all
+	tools/run-qemu --smp $(SMP) --mem $(MEM) --cmdline "$(CMDLINE)" --interactive
+debug: all
+	tools/run-qemu --smp $(SMP) --mem $(MEM) --cmdline "$(CMDLINE)" --interactive --gdb
+
+iso: $(BUILD)/kestrel.iso
+$(BUILD)/kestrel.iso: all tools/make-iso
+	tools/make-iso $(BUILD) $@
+
+# ---- Tests ----
+UNIT_SUITES := $(patsubst tests/unit/%/sources,%,$(wildcard tests/unit/*/sources))
+UNIT_BINS   := $(patsubst %,$(BUILD)/unit/%,$(UNIT_SUITES))
+
+define unit_suite
+$(BUILD)/unit/$(1): $(wildcard tests/unit/$(1)/*.c) $$(shell cat tests/unit/$(1)/sources) \
+		tests/unit/unit.c tests/unit/host_kernel.c tests/unit/unit.h | $(DEPS_STAMP)
+	@mkdir -p $$(dir $$@)
+	$(HOSTCC) $(HOST_CFLAGS) -o $$@ $(wildcard tests/unit/$(1)/*.c) \
+		$$(shell cat tests/unit/$(1)/sources) tests/unit/unit.c tests/unit/host_kernel.c -lpthread
+endef
+$(foreach s,$(UNIT_SUITES),$(eval $(call unit_suite,$(s))))
+
+unit-tests: $(UNIT_BINS)
+system-tests: all $(BUILD)/kestrel.iso
+
+test: unit-tests system-tests
+	@tools/run-tests $(BUILD) $(UNIT_BINS)
+
+clean:
+	rm -rf $(BUILD)
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+compile_commands.json:
+	$(MAKE) clean && bear -- $(MAKE) all unit-tests
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,102 @@
+/*
+ * Trap dispatch: exceptions (vectors 0-31) and interrupts (32-255).
+ *
+ * A CPU exception in the kernel is a kernel bug: we print the exception,
+ * every register and a symbolized backtrace, then stop all CPUs. (Faults
+ * caused by user programs will be routed to their observers, not here.)
+ * Interrupt vectors go to the handler registered with trap_set_handler().
+ */
+#include "arch.h"
+#include "cpu.h"
+#include "ksyms.h"
+#include "log.h"
+#include "panic.h"
+#include "x86.h"
+
+#include "lapic.h"
+
+static irq_handler_fn handlers[256];
+
+static const char *const exception_names[32] = {
+	"divide error", "debug", "NMI", "breakpoint", "overflow", "bound range",
+	"invalid opcode", "device not available", "double fault",
+	"coprocessor segment overrun", "invalid TSS", "segment not present",
+	"stack fault", "general protection", "page fault", "reserved",
+	"x87 floating point", "alignment check", "machine check",
+	"SIMD floating point", "virtualization", "control protection",
+	"reserved", "reserved", "reserved", "reserved", "reserved", "reserved",
+	"hypervisor injection", "VMM communication", "security", "reserved",
+};
+
+void trap_set_handler(uint8_t vector, irq_handler_fn fn)
+{
+	handlers[vector] = fn;
+}
+
+static void print_symbol(uint64_t addr)
+{
+	uint64_t off;
+	const char *name = ksyms_lookup(addr, &off);
+	if (name)
+		kprintf("%s+0x%llx", name, (unsigned long long)off);
+	else
+		kprintf("?");
+}
+
+void trap_dump_frame(const struct trap_frame *f)
+{
+	kprintf("  rip %016llx ", (unsigned long long)f->rip);
+	print_symbol(f->rip);
+	kprintf("\n  cs %04llx rflags %016llx rsp %016llx ss %04llx\n",
+		(unsigned long long)f->cs, (unsigned long long)f->rflags,
+		(unsigned long long)f->rsp, (unsigned long long)f->ss);
+	kprintf("  rax %016llx rbx %016llx rcx %016llx\n", (unsigned long long)f->rax,
+		(unsigned long long)f->rbx, (unsigned long long)f->rcx);
+	kprintf("  rdx %016llx rsi %016llx rdi %016llx\n", (unsigned long long)f->rdx,
+		(unsigned long long)f->rsi, (unsigned long long)f->rdi);
+	kprintf("  rbp %016llx r8  %016llx r9  %016llx\n", (unsigned long long)f->rbp,
+		(unsigned long long)f->r8, (unsigned long long)f->r9);
+	kprintf("  r10 %016llx r11 %016llx r12 %016llx\n", (unsigned long long)f->r10,
+		(unsigned long long)f->r11, (unsigned long long)f->r12);
+	kprintf("  r13 %016llx r14 %016llx r15 %016llx\n", (unsigned long long)f->r13,
+		(unsigned long long)f->r14, (unsigned long long)f->r15);
+	kprintf("  cr0 %016llx cr2 %016llx cr3 %016llx cr4 %016llx\n",
+		(unsigned long long)read_cr0(), (unsigned long long)read_cr2(),
+		(unsigned long long)read_cr3(), (unsigned long long)read_cr4());
+}
+
+static void __attribute__((noreturn)) kernel_exception(struct trap_frame *f)
+{
+	panic_begin();
+	kprintf("\nKERNEL PANIC on cpu%u: exception %llu (%s), error code 0x%llx\n",
+		arch_cpu_index(), (unsigned long long)f->vector,
+		exception_names[f->vector & 31], (unsigned long long)f->error);
+	if (f->vector == 14)
+		kprintf("  page fault at %016llx: %s, %s, %s mode%s\n",
+			(unsigned long long)read_cr2(),
+			(f->error & 1) ? "protection violation" : "page not present",
+			(f->error & 2) ? "write" : (f->error & 16) ? "instruction fetch" : "read",
+			(f->error & 4) ? "user" : "kernel",
+			(f->error & 8) ? ", reserved bit set" : "");
+	trap_dump_frame(f);
+	panic_print_backtrace(f->rip, f->rbp);
+	panic_end();
+}
+
+void trap_dispatch(struct trap_frame *f)
+{
+	uint64_t v = f->vector;
+	if (v == 2 && panic_in_progress())
+		arch_halt(); /* another CPU panicked and stops us */
+	if (v < 32)
+		kernel_exception(f);
+	cpu_current()->irq_count++;
+	if (handlers[v]) {
+		handlers[v](f);
+		return;
+	}
+	if (v == VECTOR_SPURIOUS)
+		return; /* spurious LAPIC interrupts need no EOI */
+	log_warn("unexpected interrupt vector %llu", (unsigned long long)v);
+	lapic_eoi();
+}

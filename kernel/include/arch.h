@@ -1,0 +1,70 @@
+/*
+ * The narrow interface between generic kernel code and the architecture
+ * (kernel/arch/<name>/). Generic code includes only this header, never an
+ * arch-private one.
+ */
+#ifndef KERNEL_ARCH_H
+#define KERNEL_ARCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct kestrel_bootinfo;
+
+/* Early console: serial port (and QEMU's debug console). Usable from the
+ * very first instruction of kernel_main; never blocks for long. */
+void arch_console_init(void);
+void arch_console_write(const char *s, size_t n);
+
+/* Set up this CPU's descriptor tables and exception handling (boot CPU). */
+void arch_cpu_early_init(void);
+
+/* Interrupt state of the calling CPU. */
+uint64_t arch_irq_save(void);         /* disable, return the previous state */
+void arch_irq_restore(uint64_t state);
+void arch_irq_enable(void);
+void arch_irq_disable(void);
+bool arch_irq_enabled(void);
+
+/* Spin-wait hint. */
+static inline void arch_cpu_relax(void)
+{
+	__builtin_ia32_pause();
+}
+
+/* Stop this CPU forever (interrupts off). */
+void arch_halt(void) __attribute__((noreturn));
+/* Wait for the next interrupt with interrupts enabled (the idle loop). */
+void arch_wait_for_interrupt(void);
+
+/* Index of the calling CPU, 0 .. cpu_count-1 (0 before SMP start-up). */
+uint32_t arch_cpu_index(void);
+
+/* Read the CPU's cycle counter (TSC). */
+static inline uint64_t arch_cycles(void)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+/* Power off QEMU through isa-debug-exit with a status (0 = success), or
+ * halt if the device is absent. */
+void arch_qemu_exit(int status) __attribute__((noreturn));
+
+/* Stop all other CPUs (NMI), used by panic. Safe to call before SMP. */
+void arch_stop_other_cpus(void);
+
+/* Invalidate kernel translations of [start, end) on every CPU, waiting
+ * until all have done so. Call without spinlocks held. */
+void arch_tlb_shootdown(uint64_t start, uint64_t end);
+
+/* Walk the frame-pointer chain from `frame` (an rbp value), calling fn for
+ * each return address, at most `max` frames; stops at a null or
+ * non-kernel frame pointer. */
+void arch_backtrace(uint64_t frame, void (*fn)(uint64_t addr, void *ctx),
+		    void *ctx, int max);
+uint64_t arch_frame_pointer(void);
+
+#endif

@@ -1,0 +1,38 @@
+/*
+ * Per-CPU data. Each CPU has one struct cpu; the architecture keeps a
+ * pointer to it where cpu_current() can read it in one instruction (the GS
+ * base on x86_64). Fields are touched only by their own CPU unless a
+ * comment says which lock guards them.
+ */
+#ifndef KERNEL_CPU_H
+#define KERNEL_CPU_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define MAX_CPUS 64
+
+struct thread;
+
+struct cpu {
+	struct cpu *self;      /* offset 0: read by cpu_current() */
+	uint32_t index;        /* offset 8: read by arch_cpu_index() */
+	uint32_t apic_id;
+	bool online;
+	struct thread *current; /* the running thread */
+	void *sched;           /* the scheduler's per-CPU state */
+	uint64_t kernel_stack_top; /* of the current thread, for traps from user mode */
+	uint64_t irq_count;    /* interrupts taken on this CPU */
+};
+
+extern struct cpu cpus[MAX_CPUS];
+extern uint32_t cpu_count; /* CPUs brought online */
+
+static inline struct cpu *cpu_current(void)
+{
+	struct cpu *c;
+	__asm__ volatile("movq %%gs:0, %0" : "=r"(c));
+	return c;
+}
+
+#endif
