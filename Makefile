@@ -18,7 +18,7 @@ COMMON     := -ffreestanding -fno-builtin -nostdlib -fno-stack-protector \
 BOOT_CFLAGS   := --target=i686-unknown-none-elf -march=i686 $(COMMON) -fno-zero-initialized-in-bss
 KERNEL_CFLAGS := --target=x86_64-unknown-none-elf $(COMMON) -mcmodel=kernel \
                  -mno-red-zone -fno-omit-frame-pointer -Ikernel/include \
-                 -Ikernel/arch/x86_64/include
+                 -Ikernel/arch/x86_64/include -Itests/kernel
 ifeq ($(DEBUG),1)
 KERNEL_CFLAGS += -DKESTREL_LOCK_DEBUG -DKESTREL_DEBUG
 endif
@@ -104,7 +104,10 @@ endef
 $(foreach s,$(UNIT_SUITES),$(eval $(call unit_suite,$(s))))
 
 unit-tests: $(UNIT_BINS)
-system-tests: all $(BUILD)/kestrel.iso
+# The test image boots straight into test=boot (report ready, power off).
+$(BUILD)/kestrel-test.iso: all tools/make-iso
+	tools/make-iso $(BUILD) $@ "test=boot"
+system-tests: all $(BUILD)/kestrel-test.iso
 
 test: unit-tests system-tests
 	@tools/run-tests $(BUILD) $(UNIT_BINS)

@@ -49,12 +49,39 @@ static inline uint64_t arch_cycles(void)
 	return ((uint64_t)hi << 32) | lo;
 }
 
+/* Calibrate the cycle counter and this machine's per-CPU timers against a
+ * reference clock (the HPET at hpet_phys if nonzero, else the PIT); returns
+ * the cycle counter's frequency in Hz. Boot CPU, once. */
+uint64_t arch_timer_calibrate(uint64_t hpet_phys);
+/* Arm the calling CPU's one-shot timer to call timer_interrupt() in about
+ * `ns` nanoseconds, replacing any earlier setting. */
+void arch_timer_arm(uint64_t ns);
+/* An independent reference clock for tests (HPET); false if none. */
+bool arch_reference_clock_ns(uint64_t *ns);
+
 /* Power off QEMU through isa-debug-exit with a status (0 = success), or
  * halt if the device is absent. */
 void arch_qemu_exit(int status) __attribute__((noreturn));
 
+/* Start the CPUs whose interrupt-controller ids are listed (the boot CPU
+ * may be among them and is skipped); each new CPU sets itself up and calls
+ * ap_main(), which must not return. Returns the number of CPUs online. */
+uint32_t arch_smp_start(const uint32_t *hw_ids, uint32_t count, void (*ap_main)(void));
+/* Install the handlers of inter-processor interrupts (boot CPU, once). */
+void arch_smp_init_ipis(void);
+/* Ask CPU `cpu_index` to run the scheduler soon. */
+void arch_send_reschedule(uint32_t cpu_index);
+
 /* Stop all other CPUs (NMI), used by panic. Safe to call before SMP. */
 void arch_stop_other_cpus(void);
+
+/* Kernel threads: switch stacks, saving callee-saved state (switch.S). */
+void arch_context_switch(uint64_t *save_sp, uint64_t new_sp);
+/* Prepare a new thread's stack so that switching to the returned stack
+ * pointer calls start(arg) with interrupts in the state of the switcher. */
+uint64_t arch_thread_init_stack(void *stack_top, void (*start)(void *), void *arg);
+/* Tell the CPU which stack to use for traps from user mode. */
+void arch_thread_switched_in(uint64_t stack_top);
 
 /* Invalidate kernel translations of [start, end) on every CPU, waiting
  * until all have done so. Call without spinlocks held. */

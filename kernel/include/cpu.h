@@ -23,6 +23,7 @@ struct cpu {
 	void *sched;           /* the scheduler's per-CPU state */
 	uint64_t kernel_stack_top; /* of the current thread, for traps from user mode */
 	uint64_t irq_count;    /* interrupts taken on this CPU */
+	uint32_t irq_nesting;  /* > 0 while handling an interrupt */
 };
 
 extern struct cpu cpus[MAX_CPUS];

@@ -39,7 +39,9 @@ enum lock_order {
 	LOCK_ORDER_SCHED = 100,   /* run queue of CPU n has order 100 + n, so two
 				     run queues are taken lower CPU id first */
 	LOCK_ORDER_TIMER = 400,   /* per-CPU timer queues */
+	LOCK_ORDER_THREAD = 450,  /* the reaper's list of dead threads */
 	LOCK_ORDER_SLAB = 500,    /* a slab cache */
+	LOCK_ORDER_IOAPIC = 520,  /* IO APIC register windows */
 	LOCK_ORDER_VM = 550,      /* kernel page tables */
 	LOCK_ORDER_PMM = 600,     /* the physical page allocator */
 	LOCK_ORDER_LOG = 1000,    /* the log: taken last, from anywhere */

@@ -11,6 +11,7 @@
 #include "ksyms.h"
 #include "log.h"
 #include "panic.h"
+#include "sched.h"
 #include "x86.h"
 
 #include "lapic.h"
@@ -90,13 +91,17 @@ void trap_dispatch(struct trap_frame *f)
 		arch_halt(); /* another CPU panicked and stops us */
 	if (v < 32)
 		kernel_exception(f);
-	cpu_current()->irq_count++;
+	struct cpu *c = cpu_current();
+	c->irq_count++;
+	c->irq_nesting++;
 	if (handlers[v]) {
 		handlers[v](f);
-		return;
+	} else if (v != VECTOR_SPURIOUS) { /* spurious ones need no EOI */
+		log_warn("unexpected interrupt vector %llu", (unsigned long long)v);
+		lapic_eoi();
 	}
-	if (v == VECTOR_SPURIOUS)
-		return; /* spurious LAPIC interrupts need no EOI */
-	log_warn("unexpected interrupt vector %llu", (unsigned long long)v);
-	lapic_eoi();
+	c->irq_nesting--;
+	/* The handler has sent its EOI, so switching threads here blocks no
+	 * other interrupt; the interrupted thread resumes from this point. */
+	sched_irq_exit();
 }
