@@ -3,7 +3,7 @@
  *
  * 1. Copy what the loader told us (memory map, modules, command line, RSDP,
  *    framebuffer) into our own boot-info, which lives in this image, so the
- *    loader's structures may be overwritten from then on.
+ *    loader's structures may be overwritten from then on (mbinfo.c).
  * 2. Validate the kernel ELF (the first module) and copy its segments to a
  *    physically contiguous, 2 MiB aligned block of free memory.
  * 3. Build page tables: identity map of [0, 4 GiB), direct map of all RAM
@@ -19,8 +19,8 @@
 #include <stdint.h>
 
 #include "elf64.h"
+#include "mbinfo.h"
 #include "memmap.h"
-#include "multiboot.h"
 
 #define PAGE_SIZE 4096u
 #define LARGE_PAGE (2ull << 20)
@@ -119,18 +119,14 @@ void *memset(void *dst, int c, size_t n)
 }
 
 /* Copy at most cap - 1 characters and terminate; cap 0 copies nothing. */
-static void copy_string(char *dst, const char *src, uint32_t cap)
+/* The prekernel runs with paging off: physical addresses below 4 GiB are
+ * pointers; anything above is unreachable. */
+static const void *read_phys(uint64_t addr, uint64_t len)
 {
-	uint32_t i = 0;
-	if (cap == 0)
-		return;
-	if (src)
-		for (; i + 1 < cap && src[i]; i++)
-			dst[i] = src[i];
-	dst[i] = 0;
+	if (addr + len < addr || addr + len > FOUR_GIB)
+		return 0;
+	return (const void *)(uintptr_t)addr;
 }
-
-/* ---- Collecting the loader's information. ---- */
 
 static void add_raw(uint64_t base, uint64_t length, uint32_t type)
 {
@@ -141,192 +137,6 @@ static void add_raw(uint64_t base, uint64_t length, uint32_t type)
 	raw[raw_count].type = type;
 	raw[raw_count].reserved = 0;
 	raw_count++;
-}
-
-/* Firmware types (E820 numbering, shared by both Multiboot versions). */
-static uint32_t firmware_type(uint32_t t)
-{
-	switch (t) {
-	case 1: return KESTREL_MEM_USABLE;
-	case 3: return KESTREL_MEM_ACPI_RECLAIMABLE;
-	case 4: return KESTREL_MEM_ACPI_NVS;
-	case 5: return KESTREL_MEM_BAD;
-	default: return KESTREL_MEM_RESERVED;
-	}
-}
-
-static void add_module(uint64_t start, uint64_t end, const char *name)
-{
-	if (end < start)
-		fail("boot module", "ends before it starts");
-	if (bootinfo.module_count >= KESTREL_BOOT_MAX_MODULES)
-		fail("boot modules", "too many");
-	struct kestrel_module *m = &bootinfo.modules[bootinfo.module_count++];
-	m->base = start;
-	m->length = end - start;
-	copy_string(m->name, name, sizeof(m->name));
-}
-
-static int rsdp_checksum_ok(const uint8_t *p, uint32_t len)
-{
-	uint8_t sum = 0;
-	for (uint32_t i = 0; i < len; i++)
-		sum += p[i];
-	return sum == 0;
-}
-
-static void keep_rsdp(const void *src, uint32_t len)
-{
-	if (len > sizeof(rsdp_copy))
-		len = sizeof(rsdp_copy);
-	memcpy(rsdp_copy, src, len);
-	bootinfo.acpi_rsdp = (uintptr_t)rsdp_copy;
-}
-
-/* Multiboot 1 does not report the RSDP: search where ACPI says it may be,
- * the first KiB of the EBDA and the BIOS area 0xe0000-0xfffff. */
-static void find_rsdp_legacy(void)
-{
-	uint32_t ebda = (uint32_t)(*(volatile uint16_t *)0x40e) << 4;
-	uint32_t areas[2][2] = {{ebda, ebda + 1024}, {0xe0000, 0x100000}};
-	for (int a = ebda ? 0 : 1; a < 2; a++) {
-		for (uint32_t p = areas[a][0]; p + 20 <= areas[a][1]; p += 16) {
-			const uint8_t *s = (const uint8_t *)p;
-			if (s[0] == 'R' && s[1] == 'S' && s[2] == 'D' && s[3] == ' ' &&
-			    s[4] == 'P' && s[5] == 'T' && s[6] == 'R' && s[7] == ' ' &&
-			    rsdp_checksum_ok(s, 20)) {
-				bootinfo.acpi_rsdp = p;
-				return;
-			}
-		}
-	}
-}
-
-static void parse_mb1(const struct mb1_info *mbi)
-{
-	bootinfo.protocol = KESTREL_BOOT_MULTIBOOT1;
-	if (!(mbi->flags & MB1_INFO_MMAP))
-		fail("multiboot 1", "no memory map");
-	uint32_t off = 0;
-	while (off + sizeof(uint32_t) <= mbi->mmap_length) {
-		const struct mb1_mmap_entry *e =
-			(const struct mb1_mmap_entry *)(mbi->mmap_addr + off);
-		if (e->size < 20)
-			fail("multiboot 1", "memory map entry too small");
-		add_raw(e->base, e->length, firmware_type(e->type));
-		off += e->size + 4;
-	}
-	if (mbi->flags & MB1_INFO_CMDLINE)
-		copy_string(bootinfo.cmdline, (const char *)mbi->cmdline,
-			    sizeof(bootinfo.cmdline));
-	if (mbi->flags & MB1_INFO_MODS) {
-		const struct mb1_module *mods = (const struct mb1_module *)mbi->mods_addr;
-		for (uint32_t i = 0; i < mbi->mods_count; i++)
-			add_module(mods[i].start, mods[i].end, (const char *)mods[i].string);
-	}
-	if (mbi->flags & MB1_INFO_FRAMEBUFFER) {
-		struct kestrel_framebuffer *fb = &bootinfo.framebuffer;
-		fb->base = mbi->framebuffer_addr;
-		fb->pitch = mbi->framebuffer_pitch;
-		fb->width = mbi->framebuffer_width;
-		fb->height = mbi->framebuffer_height;
-		fb->bpp = mbi->framebuffer_bpp;
-		fb->type = mbi->framebuffer_type == 1 ? KESTREL_FB_RGB
-			   : mbi->framebuffer_type == 2 ? KESTREL_FB_TEXT
-							: KESTREL_FB_NONE;
-		if (fb->type == KESTREL_FB_RGB) {
-			fb->red_shift = mbi->color_info[0];
-			fb->red_size = mbi->color_info[1];
-			fb->green_shift = mbi->color_info[2];
-			fb->green_size = mbi->color_info[3];
-			fb->blue_shift = mbi->color_info[4];
-			fb->blue_size = mbi->color_info[5];
-		}
-	}
-	find_rsdp_legacy();
-}
-
-static void parse_mb2(const struct mb2_info *mbi)
-{
-	bootinfo.protocol = KESTREL_BOOT_MULTIBOOT2;
-	if (mbi->total_size < sizeof(*mbi) + sizeof(struct mb2_tag))
-		fail("multiboot 2", "information too small");
-	uint32_t off = sizeof(*mbi);
-	int have_mmap = 0;
-	while (off + sizeof(struct mb2_tag) <= mbi->total_size) {
-		const struct mb2_tag *tag = (const struct mb2_tag *)((uintptr_t)mbi + off);
-		if (tag->type == MB2_TAG_END)
-			break;
-		if (tag->size < sizeof(*tag) || tag->size > mbi->total_size - off)
-			fail("multiboot 2", "malformed tag");
-		switch (tag->type) {
-		case MB2_TAG_CMDLINE: {
-			/* Bound the copy by the tag in case the NUL is missing. */
-			uint32_t cap = tag->size - 8;
-			if (cap > sizeof(bootinfo.cmdline))
-				cap = sizeof(bootinfo.cmdline);
-			copy_string(bootinfo.cmdline, (const char *)(tag + 1), cap);
-			break;
-		}
-		case MB2_TAG_MODULE: {
-			const struct mb2_tag_module *m = (const void *)tag;
-			add_module(m->mod_start, m->mod_end, m->string);
-			break;
-		}
-		case MB2_TAG_MMAP: {
-			const struct mb2_tag_mmap *mm = (const void *)tag;
-			if (mm->entry_size < sizeof(struct mb2_mmap_entry))
-				fail("multiboot 2", "memory map entry too small");
-			for (uint32_t e = sizeof(*mm); e + mm->entry_size <= tag->size;
-			     e += mm->entry_size) {
-				const struct mb2_mmap_entry *me =
-					(const void *)((uintptr_t)tag + e);
-				add_raw(me->base, me->length, firmware_type(me->type));
-			}
-			have_mmap = 1;
-			break;
-		}
-		case MB2_TAG_FRAMEBUFFER: {
-			const struct mb2_tag_framebuffer *f = (const void *)tag;
-			struct kestrel_framebuffer *fb = &bootinfo.framebuffer;
-			if (tag->size < 31)
-				break;
-			fb->base = f->addr;
-			fb->pitch = f->pitch;
-			fb->width = f->width;
-			fb->height = f->height;
-			fb->bpp = f->bpp;
-			fb->type = f->fb_type == 1 ? KESTREL_FB_RGB
-				   : f->fb_type == 2 ? KESTREL_FB_TEXT
-						     : KESTREL_FB_NONE;
-			if (fb->type == KESTREL_FB_RGB && tag->size >= 36) {
-				fb->red_shift = f->red_shift;
-				fb->red_size = f->red_size;
-				fb->green_shift = f->green_shift;
-				fb->green_size = f->green_size;
-				fb->blue_shift = f->blue_shift;
-				fb->blue_size = f->blue_size;
-			}
-			break;
-		}
-		case MB2_TAG_ACPI_OLD:
-			/* The tag holds a copy of the RSDP; prefer the v2 one. */
-			if (!bootinfo.acpi_rsdp && tag->size >= 8 + 20)
-				keep_rsdp(tag + 1, 20);
-			break;
-		case MB2_TAG_ACPI_NEW:
-			if (tag->size >= 8 + 36)
-				keep_rsdp(tag + 1, tag->size - 8);
-			break;
-		case MB2_TAG_EFI64:
-		case MB2_TAG_EFI_MMAP:
-			bootinfo.flags |= KESTREL_BOOT_FLAG_UEFI;
-			break;
-		}
-		off += (tag->size + 7) & ~7u;
-	}
-	if (!have_mmap)
-		fail("multiboot 2", "no memory map");
 }
 
 /* ---- Physical allocation below 4 GiB, avoiding everything in use. ---- */
@@ -466,12 +276,19 @@ void __attribute__((noreturn)) boot_main(uint32_t magic, uint32_t info)
 	bootinfo.size = sizeof(bootinfo);
 	bootinfo.tsc_at_entry = boot_tsc_at_entry;
 
-	if (magic == MB1_BOOT_MAGIC)
-		parse_mb1((const struct mb1_info *)info);
-	else if (magic == MB2_BOOT_MAGIC)
-		parse_mb2((const struct mb2_info *)info);
-	else
-		fail("entry", "not started by a Multiboot loader");
+	struct mb_parse parse = {
+		.bi = &bootinfo,
+		.ranges = raw,
+		.range_cap = MAX_RAW_RANGES,
+		.rsdp_copy = rsdp_copy,
+		.rsdp_copy_size = sizeof(rsdp_copy),
+		.rsdp_copy_phys = (uintptr_t)rsdp_copy,
+		.read_phys = read_phys,
+	};
+	const char *err = mb_parse_info(&parse, magic, info);
+	if (err)
+		fail("boot information", err);
+	raw_count = parse.range_count;
 
 	/* What must not be overwritten from here on. */
 	claim(0, 0x100000, KESTREL_MEM_RESERVED);
