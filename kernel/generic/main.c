@@ -10,6 +10,7 @@
 #include "arch.h"
 #include "clock.h"
 #include "cmdline.h"
+#include "initrd.h"
 #include "cpu.h"
 #include "kstring.h"
 #include "log.h"
@@ -122,10 +123,13 @@ void kernel_main(paddr_t boot_info_phys)
 
 	pmm_init(&boot_info);
 	vm_init(&boot_info);
-	reclaim_boot_memory();
 	kmalloc_init();
+	initrd_init(&boot_info);
 
 	platform_init();
+	/* Only now: the ACPI root pointer the prekernel found may be a copy
+	 * in its own memory. */
+	reclaim_boot_memory();
 	sched_init();
 	sched_start_secondary_cpus();
 

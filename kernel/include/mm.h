@@ -15,7 +15,13 @@
 
 typedef uint64_t paddr_t;
 
+#ifdef KESTREL_HOST_TEST
+/* Host unit tests place a fake physical memory in an ordinary buffer. */
+extern uintptr_t mm_host_direct_map_base;
+#define DIRECT_MAP_BASE mm_host_direct_map_base
+#else
 #define DIRECT_MAP_BASE KESTREL_DIRECT_MAP_BASE
+#endif
 
 static inline void *phys_to_virt(paddr_t p)
 {

@@ -8,10 +8,14 @@
 #include <stdlib.h>
 
 #include "log.h"
+#include "mm.h"
 #include "panic.h"
 #include "spinlock.h"
 
 enum log_level log_threshold = LOG_WARN;
+
+/* Tests that use phys_to_virt() point this at their fake physical memory. */
+uintptr_t mm_host_direct_map_base;
 
 void log_vprintf(enum log_level level, const char *fmt, va_list ap)
 {
