@@ -25,7 +25,8 @@ endif
 HOST_CFLAGS   := $(WARN) -O1 -g -D_DEFAULT_SOURCE -DKESTREL_HOST_TEST -Iinclude -Ikernel/include \
                  -Itests/unit -fsanitize=address,undefined -fno-omit-frame-pointer
 
-.PHONY: all run debug test iso clean deps unit-tests system-tests format compile_commands.json
+.PHONY: all run debug test iso clean deps unit-tests system-tests debug-kernel format \
+	compile_commands.json
 all: $(BUILD)/boot.elf $(BUILD)/kernel.elf $(BUILD)/initrd.cpio
 
 deps: $(DEPS_STAMP)
@@ -107,7 +108,10 @@ unit-tests: $(UNIT_BINS)
 # The test image boots straight into test=boot (report ready, power off).
 $(BUILD)/kestrel-test.iso: all tools/make-iso
 	tools/make-iso $(BUILD) $@ "test=boot"
-system-tests: all $(BUILD)/kestrel-test.iso
+# A debug kernel (lock-order checking, extra assertions) boots in the tests too.
+debug-kernel: | $(DEPS_STAMP)
+	$(MAKE) --no-print-directory BUILD=$(BUILD)/debug DEBUG=1 all
+system-tests: all $(BUILD)/kestrel-test.iso debug-kernel
 
 test: unit-tests system-tests
 	@tools/run-tests $(BUILD) $(UNIT_BINS)

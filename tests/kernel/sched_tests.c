@@ -95,42 +95,61 @@ KTEST(sched_fairness_same_priority)
 	}
 }
 
+/* Two threads pinned to two CPUs hand a token back and forth, each
+ * parking until the other unparks it: every hand-over is a wake-up across
+ * CPUs (a reschedule IPI to a halted CPU). */
 struct pingpong {
-	struct thread *main;
-	volatile uint32_t turn; /* odd: partner's turn */
+	struct thread *peer[2];
+	volatile uint32_t turn; /* even: side 0 plays, odd: side 1 */
 	uint32_t rounds;
+	uint64_t elapsed_ns;
+	bool moved;             /* a pinned side ran on another CPU */
 };
 
-static void pong(void *arg)
+static void pingpong_side(struct pingpong *p, uint32_t side, uint32_t cpu)
 {
-	struct pingpong *p = arg;
+	while (!__atomic_load_n(&p->peer[side ^ 1], __ATOMIC_ACQUIRE))
+		thread_yield();
+	uint64_t t0 = clock_monotonic_ns();
 	for (uint32_t i = 0; i < p->rounds; i++) {
-		while ((__atomic_load_n(&p->turn, __ATOMIC_ACQUIRE) & 1) == 0)
+		while ((__atomic_load_n(&p->turn, __ATOMIC_ACQUIRE) & 1) != side)
 			thread_park();
+		if (arch_cpu_index() != cpu)
+			p->moved = true;
 		__atomic_store_n(&p->turn, p->turn + 1, __ATOMIC_RELEASE);
-		thread_unpark(p->main);
+		thread_unpark(p->peer[side ^ 1]);
 	}
+	if (side == 0)
+		p->elapsed_ns = clock_monotonic_ns() - t0;
+}
+
+static void ping0(void *arg)
+{
+	pingpong_side(arg, 0, 0);
+}
+
+static void ping1(void *arg)
+{
+	pingpong_side(arg, 1, cpu_count > 1 ? 1 : 0);
 }
 
 KTEST(sched_cross_cpu_wakeups)
 {
-	struct pingpong p = {thread_current(), 0, 200};
+	struct pingpong p = {{0, 0}, 0, 200, 0, false};
 	uint32_t other = cpu_count > 1 ? 1 : 0;
-	struct thread *t = thread_create("pong", pong, &p, THREAD_PRIORITY_DEFAULT, 1ull << other,
+	struct thread *a = thread_create("ping", ping0, &p, THREAD_PRIORITY_DEFAULT, 1ull << 0, true);
+	KCHECK(a != 0);
+	struct thread *b = thread_create("pong", ping1, &p, THREAD_PRIORITY_DEFAULT, 1ull << other,
 					 true);
-	KCHECK(t != 0);
-	uint64_t t0 = clock_monotonic_ns();
-	for (uint32_t i = 0; i < p.rounds; i++) {
-		__atomic_store_n(&p.turn, p.turn + 1, __ATOMIC_RELEASE);
-		thread_unpark(t);
-		while ((__atomic_load_n(&p.turn, __ATOMIC_ACQUIRE) & 1) == 1)
-			thread_park();
-	}
-	uint64_t elapsed = clock_monotonic_ns() - t0;
-	thread_join(t);
+	KCHECK(b != 0);
+	__atomic_store_n(&p.peer[0], a, __ATOMIC_RELEASE);
+	__atomic_store_n(&p.peer[1], b, __ATOMIC_RELEASE);
+	thread_join(a);
+	thread_join(b);
 	KCHECK_EQ(p.turn, 2 * p.rounds);
-	kprintf("KTEST INFO cross-cpu round trip %llu us (cpu%u <-> cpu%u)\n",
-		(unsigned long long)(elapsed / p.rounds / 1000), arch_cpu_index(), other);
+	KCHECK(!p.moved);
+	kprintf("KTEST INFO wake-up round trip %llu us (cpu0 <-> cpu%u)\n",
+		(unsigned long long)(p.elapsed_ns / p.rounds / 1000), other);
 }
 
 struct waker {
