@@ -18,6 +18,10 @@
  * lists are doubly linked through the free pages themselves (via the direct
  * map), so the only metadata is the state byte: 1 byte per 4 KiB page.
  *
+ * Copy-on-write sharing needs an owner count per page: a second array of
+ * 32-bit counts of *extra* owners (0 for a page with one owner), so the
+ * common unshared page costs nothing to allocate or free.
+ *
  * The state byte lets free() check its argument: a block is returned only
  * if its first page says "allocated with this order". Anything else is a
  * kernel bug (double free, wrong order, a foreign address) and panics.
@@ -53,6 +57,7 @@ struct pmm_zone {
 	uint64_t base_pfn;
 	uint64_t pages;
 	uint8_t *state; /* pages bytes, in the direct map */
+	uint32_t *extra_owners; /* pages counts, in the direct map */
 	struct free_block *free[PMM_MAX_ORDER + 1];
 	uint64_t free_count[PMM_MAX_ORDER + 1];
 };
@@ -228,7 +233,8 @@ void pmm_free_pages(paddr_t base, unsigned order)
 	spin_lock(&pmm_lock);
 	struct pmm_zone *z = zone_of(pfn);
 	if (!z || (base & (PAGE_SIZE - 1)) || order > PMM_MAX_ORDER ||
-	    z->state[pfn - z->base_pfn] != (PAGE_ALLOC | order)) {
+	    z->state[pfn - z->base_pfn] != (PAGE_ALLOC | order) ||
+	    z->extra_owners[pfn - z->base_pfn]) {
 		uint8_t st = z ? z->state[pfn - z->base_pfn] : 0;
 		spin_unlock(&pmm_lock);
 		panic("pmm: free of %llx order %u, which is not an allocated block (state %#x)",
@@ -363,7 +369,7 @@ void pmm_init(const struct kestrel_bootinfo *bi)
 
 	uint64_t state_bytes = 0;
 	for (uint32_t i = 0; i < zone_count; i++)
-		state_bytes += zones[i].pages;
+		state_bytes += zones[i].pages * (1 + sizeof(uint32_t));
 	uint64_t meta_pages = PAGE_ALIGN_UP(state_bytes) >> PAGE_SHIFT;
 	uint64_t meta_pfn;
 	if (!find_metadata_space(bi, meta_pages, &meta_pfn))
@@ -371,6 +377,11 @@ void pmm_init(const struct kestrel_bootinfo *bi)
 		      (unsigned long long)meta_pages);
 
 	uint8_t *meta = phys_to_virt(meta_pfn << PAGE_SHIFT);
+	for (uint32_t i = 0; i < zone_count; i++) {
+		zones[i].extra_owners = (uint32_t *)meta;
+		memset(meta, 0, zones[i].pages * sizeof(uint32_t));
+		meta += zones[i].pages * sizeof(uint32_t);
+	}
 	for (uint32_t i = 0; i < zone_count; i++) {
 		zones[i].state = meta;
 		memset(meta, PAGE_RESERVED, zones[i].pages);
@@ -393,6 +404,60 @@ void pmm_init(const struct kestrel_bootinfo *bi)
 	log_info("pmm: %llu MiB in %u zones, %llu KiB of allocator state",
 		 (unsigned long long)(total_pages >> (20 - PAGE_SHIFT)), zone_count,
 		 (unsigned long long)(meta_pages * 4));
+}
+
+/* The zone of an allocated order-0 page (panics on anything else). Lock
+ * held. */
+static struct pmm_zone *zone_of_single_page(paddr_t page, const char *what)
+{
+	uint64_t pfn = page >> PAGE_SHIFT;
+	struct pmm_zone *z = zone_of(pfn);
+	if (!z || (page & (PAGE_SIZE - 1)) || z->state[pfn - z->base_pfn] != PAGE_ALLOC) {
+		spin_unlock(&pmm_lock);
+		panic("pmm: %s of %llx, which is not an allocated page", what,
+		      (unsigned long long)page);
+	}
+	return z;
+}
+
+void pmm_page_share(paddr_t page)
+{
+	spin_lock(&pmm_lock);
+	struct pmm_zone *z = zone_of_single_page(page, "share");
+	uint32_t *n = &z->extra_owners[(page >> PAGE_SHIFT) - z->base_pfn];
+	if (*n == UINT32_MAX - 1) {
+		spin_unlock(&pmm_lock);
+		panic("pmm: page %llx shared too often", (unsigned long long)page);
+	}
+	(*n)++;
+	spin_unlock(&pmm_lock);
+}
+
+bool pmm_page_release(paddr_t page)
+{
+	uint64_t pfn = page >> PAGE_SHIFT;
+	spin_lock(&pmm_lock);
+	struct pmm_zone *z = zone_of_single_page(page, "release");
+	uint32_t *n = &z->extra_owners[pfn - z->base_pfn];
+	if (*n) {
+		(*n)--;
+		spin_unlock(&pmm_lock);
+		return false;
+	}
+	z->state[pfn - z->base_pfn] = 0;
+	zone_free_block(z, pfn, 0);
+	free_pages++;
+	spin_unlock(&pmm_lock);
+	return true;
+}
+
+uint32_t pmm_page_owners(paddr_t page)
+{
+	spin_lock(&pmm_lock);
+	struct pmm_zone *z = zone_of_single_page(page, "owner count");
+	uint32_t n = z->extra_owners[(page >> PAGE_SHIFT) - z->base_pfn] + 1;
+	spin_unlock(&pmm_lock);
+	return n;
 }
 
 void pmm_get_stats(struct pmm_stats *out)

@@ -18,6 +18,7 @@
 #ifndef KERNEL_PMM_H
 #define KERNEL_PMM_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "mm.h"
@@ -51,6 +52,18 @@ static inline void pmm_free_page(paddr_t page)
 {
 	pmm_free_pages(page, 0);
 }
+
+/*
+ * Sharing single pages (copy-on-write): a page from pmm_alloc_page() has
+ * one owner. pmm_page_share() adds an owner; pmm_page_release() drops one
+ * and frees the page when it was the last. pmm_page_owners() tells how
+ * many there are (1 for a page that is not shared). Only for order-0
+ * blocks; the caller holds whatever lock orders its own use of the page.
+ */
+void pmm_page_share(paddr_t page);
+/* Returns true if the page was freed (the caller was the last owner). */
+bool pmm_page_release(paddr_t page);
+uint32_t pmm_page_owners(paddr_t page);
 
 struct pmm_stats {
 	uint64_t total_pages; /* managed by the allocator */
