@@ -144,6 +144,11 @@ enum kestrel_syscall {
 	/* futex_wake(const uint32_t *addr, count) -> threads woken */
 	KESTREL_SYS_FUTEX_WAKE,
 
+	/* shutdown(status) -> does not return. Powers the machine off (under
+	 * QEMU: exits with the status, 0 = success). Only for the privileged
+	 * boot process (init): KE_ACCESS for anyone else. */
+	KESTREL_SYS_SHUTDOWN,
+
 	KESTREL_SYS_END
 };
 

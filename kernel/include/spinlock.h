@@ -36,6 +36,15 @@ bool spin_held(const struct spinlock *lock);
 
 /* Lock orders, lowest first. A CPU may only take locks in increasing order. */
 enum lock_order {
+	/* Kernel objects: below the scheduler, since completing an operation
+	 * wakes threads (which takes run-queue locks). 20..39 belong to the
+	 * memory subsystem (address spaces, memory objects, user page tables). */
+	LOCK_ORDER_SPACE = 20,    /* an address space's mappings */
+	LOCK_ORDER_MEMORY = 30,   /* a memory object's pages */
+	LOCK_ORDER_STREAM = 40,   /* a stream (both lanes) */
+	LOCK_ORDER_QUEUE = 50,    /* a completion queue */
+	LOCK_ORDER_FUTEX = 60,    /* a futex hash bucket */
+	LOCK_ORDER_HANDLES = 70,  /* a handle table */
 	LOCK_ORDER_SCHED = 100,   /* run queue of CPU n has order 100 + n, so two
 				     run queues are taken lower CPU id first */
 	LOCK_ORDER_TIMER = 400,   /* per-CPU timer queues */
