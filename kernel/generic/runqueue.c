@@ -21,8 +21,7 @@
 #include "panic.h"
 #include "sched.h"
 
-_Static_assert(RUNQUEUE_LEVELS == THREAD_PRIORITIES,
-	       "one run-queue level per thread priority");
+_Static_assert(RUNQUEUE_LEVELS == THREAD_PRIORITIES, "one run-queue level per thread priority");
 _Static_assert(RUNQUEUE_LEVELS <= 32, "the level bitmap is 32 bits");
 
 static void set_count(struct runqueue *rq, uint32_t count)

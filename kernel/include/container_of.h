@@ -12,14 +12,12 @@
 
 #include <stddef.h>
 
-#define container_of(ptr, type, member)                                        \
-	__extension__({                                                        \
-		_Static_assert(__builtin_types_compatible_p(                   \
-				       __typeof__(*(ptr)),                     \
-				       __typeof__(((type *)0)->member)),       \
-			       "container_of: *(" #ptr ") is not the type of " \
-			       #type "." #member);                             \
-		(type *)(void *)((char *)(ptr)-offsetof(type, member));        \
+#define container_of(ptr, type, member)                                                            \
+	__extension__({                                                                            \
+		_Static_assert(__builtin_types_compatible_p(__typeof__(*(ptr)),                    \
+							    __typeof__(((type *)0)->member)),      \
+			       "container_of: *(" #ptr ") is not the type of " #type "." #member); \
+		(type *)(void *)((char *)(ptr)-offsetof(type, member));                            \
 	})
 
 #endif

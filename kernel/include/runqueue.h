@@ -27,10 +27,10 @@
 struct runqueue;
 
 struct rq_node {
-	struct rq_node *next;    /* towards the tail of the level, NULL at it */
-	struct rq_node *prev;    /* towards the head of the level, NULL at it */
-	struct runqueue *queue;  /* the queue holding the node, NULL if none */
-	uint32_t priority;       /* level while queued */
+	struct rq_node *next;	/* towards the tail of the level, NULL at it */
+	struct rq_node *prev;	/* towards the head of the level, NULL at it */
+	struct runqueue *queue; /* the queue holding the node, NULL if none */
+	uint32_t priority;	/* level while queued */
 };
 
 struct rq_level {
@@ -41,7 +41,7 @@ struct rq_level {
 struct runqueue {
 	struct rq_level levels[RUNQUEUE_LEVELS];
 	uint32_t bitmap; /* bit p set <=> levels[p] is not empty */
-	uint32_t count;  /* nodes queued; atomic, see runqueue_count() */
+	uint32_t count;	 /* nodes queued; atomic, see runqueue_count() */
 };
 
 /* Make `rq` an empty queue. */

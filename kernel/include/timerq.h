@@ -28,12 +28,11 @@ struct timerq;
 
 struct timer_node {
 	struct timer_node *child; /* first child in the heap */
-	struct timer_node *next;  /* next sibling */
-	struct timer_node *prev;  /* previous sibling, or the parent of a first
-				     child; NULL for the root */
-	struct timerq *queue;     /* the queue it is armed in, NULL if none */
-	uint64_t deadline;
-	uint64_t seq;             /* insertion number: orders equal deadlines */
+	struct timer_node *next;  /* next sibling; the root has neither */
+	struct timer_node *prev;  /* previous sibling, or parent of a first child */
+	struct timerq *queue;	  /* the queue it is armed in, NULL if none */
+	uint64_t deadline;	  /* due when the time reaches it */
+	uint64_t seq;		  /* insertion number: orders equal deadlines */
 };
 
 struct timerq {

@@ -252,8 +252,8 @@ TEST(steal_respects_affinity)
 	items[1].affinity = 1u << 0; /* prio 5 */
 	items[2].affinity = 1u << 1; /* prio 5, behind 1 */
 	items[3].affinity = 1u << 0; /* prio 8 */
-	items[4].affinity = 3u;      /* prio 8, behind 3 */
-	items[5].affinity = 3u;      /* prio 8, behind 4 */
+	items[4].affinity = 3u;	     /* prio 8, behind 3 */
+	items[5].affinity = 3u;	     /* prio 8, behind 4 */
 	items[6].affinity = 1u << 0; /* prio 0 */
 	runqueue_enqueue(&rq, &items[0].node, 2);
 	runqueue_enqueue(&rq, &items[1].node, 5);

@@ -79,7 +79,7 @@ static bool heap_valid(const struct timerq *q)
 		while (n != root && !n->next) {
 			while (n->prev->child != n)
 				n = n->prev; /* back to the first sibling */
-			n = n->prev;         /* its parent */
+			n = n->prev;	     /* its parent */
 		}
 		if (n == root)
 			break;
@@ -323,9 +323,9 @@ TEST(cancel_root_middle_and_leaf)
 	CHECK(heap_valid(&q));
 
 	struct timer_node *victims[3] = {
-		q.root,                /* the root */
-		find_node(&q, true),   /* an inner node, with children */
-		find_node(&q, false),  /* a leaf */
+		q.root,		      /* the root */
+		find_node(&q, true),  /* an inner node, with children */
+		find_node(&q, false), /* a leaf */
 	};
 	CHECK(victims[1] != NULL && victims[2] != NULL);
 	CHECK(victims[1] != victims[0] && victims[2] != victims[0]);
