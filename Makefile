@@ -95,9 +95,11 @@ $(BUILD)/kestrel.iso: all tools/make-iso
 UNIT_SUITES := $(patsubst tests/unit/%/sources,%,$(wildcard tests/unit/*/sources))
 UNIT_BINS   := $(patsubst %,$(BUILD)/unit/%,$(UNIT_SUITES))
 
+# Any header a unit test may include: a change rebuilds every suite (they are small).
+UNIT_HEADERS := $(wildcard tests/unit/*.h kernel/include/*.h include/kestrel/*.h boot/*.h)
 define unit_suite
 $(BUILD)/unit/$(1): $(wildcard tests/unit/$(1)/*.c) $$(shell cat tests/unit/$(1)/sources) \
-		tests/unit/unit.c tests/unit/host_kernel.c tests/unit/unit.h | $(DEPS_STAMP)
+		tests/unit/unit.c tests/unit/host_kernel.c $(UNIT_HEADERS) | $(DEPS_STAMP)
 	@mkdir -p $$(dir $$@)
 	$(HOSTCC) $(HOST_CFLAGS) -o $$@ $(wildcard tests/unit/$(1)/*.c) \
 		$$(shell cat tests/unit/$(1)/sources) tests/unit/unit.c tests/unit/host_kernel.c -lpthread
