@@ -13,8 +13,8 @@ static const struct elf64_phdr *phdr_at(const void *file, const struct elf64_ehd
 					   i * sizeof(struct elf64_phdr));
 }
 
-const char *elf64_check_kernel(const void *file, uint64_t size,
-			       struct kernel_image_plan *plan)
+const char *elf64_check(const void *file, uint64_t size, const struct elf64_limits *limits,
+			struct kernel_image_plan *plan)
 {
 	const struct elf64_ehdr *eh = file;
 
@@ -50,11 +50,13 @@ const char *elf64_check_kernel(const void *file, uint64_t size,
 			return "segment file size exceeds memory size";
 		if (ph->offset > size || size - ph->offset < ph->filesz)
 			return "segment bytes outside the file";
-		if (ph->vaddr < KERNEL_VIRT_MIN)
-			return "segment below the kernel address range";
+		if (ph->vaddr < limits->virt_min)
+			return "segment below the allowed address range";
 		uint64_t end = ph->vaddr + ph->memsz;
 		if (end < ph->vaddr)
 			return "segment wraps around the address space";
+		if (limits->virt_max && end > limits->virt_max)
+			return "segment above the allowed address range";
 		/* Segments must be disjoint, by page, so they can be mapped
 		 * with their own permissions. */
 		uint64_t pbase = ph->vaddr & ~PAGE_MASK;
@@ -80,9 +82,15 @@ const char *elf64_check_kernel(const void *file, uint64_t size,
 	}
 	if (plan->load_count == 0)
 		return "no loadable segments";
-	if (plan->virt_end - plan->virt_base > KERNEL_MAX_IMAGE)
+	if (plan->virt_end - plan->virt_base > limits->max_image)
 		return "image larger than the loader allows";
 	if (!entry_ok)
 		return "entry point outside executable segments";
 	return 0;
+}
+
+const char *elf64_check_kernel(const void *file, uint64_t size, struct kernel_image_plan *plan)
+{
+	static const struct elf64_limits kernel_limits = {KERNEL_VIRT_MIN, 0, KERNEL_MAX_IMAGE};
+	return elf64_check(file, size, &kernel_limits, plan);
 }

@@ -1,8 +1,10 @@
 /*
- * Validation of the kernel's ELF64 image, as the prekernel loads it.
+ * Validation of static ELF64 executables: the kernel image, as the
+ * prekernel loads it, and the first user program, as the kernel loads it.
  *
- * The kernel file is a boot module: the loader trusts nothing in it. Pure
- * logic (no I/O), 32-bit safe, shared with host unit tests.
+ * The file is untrusted: the loader trusts nothing in it. Pure logic (no
+ * I/O), 32-bit safe, shared by the prekernel, the kernel and host unit
+ * tests.
  */
 #ifndef BOOT_ELF64_H
 #define BOOT_ELF64_H
@@ -42,13 +44,30 @@ struct kernel_image_plan {
 	uint32_t load_count;
 };
 
+/* Where an image may be placed. */
+struct elf64_limits {
+	uint64_t virt_min;  /* lowest address of any segment */
+	uint64_t virt_max;  /* every segment ends at or below this */
+	uint64_t max_image; /* largest span from lowest to highest page */
+};
+
 /*
- * Check that `file` (size bytes) is an x86_64 ELF executable the prekernel
- * can load: header and program headers inside the file, every PT_LOAD with
+ * Check that `file` (size bytes) is an x86_64 ELF executable that can be
+ * loaded within `limits`: header and program headers inside the file,
+ * every PT_LOAD with filesz <= memsz, file bytes inside the file, addresses
+ * inside the limits without wrap-around, segments not overlapping (by
+ * page), and the entry point inside an executable segment. Returns NULL and
+ * fills `plan`, or a static string naming the problem.
+ */
+const char *elf64_check(const void *file, uint64_t size, const struct elf64_limits *limits,
+			struct kernel_image_plan *plan);
+
+/*
+ * The same for the kernel image: the top 2 GiB, at most KERNEL_MAX_IMAGE:
+ * the prekernel can load it if it is an x86_64 ELF executable with header and program headers inside the file, every PT_LOAD with
  * filesz <= memsz, file bytes inside the file, addresses in the kernel range
  * without wrap-around, segments not overlapping, total span at most
  * KERNEL_MAX_IMAGE, and the entry point inside an executable segment.
- * Returns NULL and fills `plan`, or a static string naming the problem.
  */
 const char *elf64_check_kernel(const void *file, uint64_t size,
 			       struct kernel_image_plan *plan);

@@ -82,7 +82,8 @@ enum kestrel_syscall {
 	/* space_read(space, addr, void *buf, size) / space_write(space, addr,
 	 * const void *buf, size) -> bytes copied. Copies between another space
 	 * and the caller's. Needs READ / WRITE on the space. KE_FAULT if the
-	 * other side's range is not mapped so. At most 1 MiB per call. */
+	 * other side's range is not mapped so. At most 1 MiB per call (KE_TOO_BIG);
+	 * a size of 0 checks the handle and copies nothing. */
 	KESTREL_SYS_SPACE_READ,
 	KESTREL_SYS_SPACE_WRITE,
 

@@ -13,6 +13,7 @@
 
 static const void *initrd_data;
 static size_t initrd_size;
+static const struct kestrel_module *initrd_mod;
 
 static bool name_says_initrd(const char *name)
 {
@@ -53,8 +54,14 @@ void initrd_init(const struct kestrel_bootinfo *bi)
 	}
 	initrd_data = data;
 	initrd_size = m->length;
+	initrd_mod = m;
 	log_info("initrd: \"%s\", %u entries, %llu KiB of file data", m->name, files,
 		 (unsigned long long)(bytes >> 10));
+}
+
+const struct kestrel_module *initrd_module(void)
+{
+	return initrd_mod;
 }
 
 bool initrd_present(void)

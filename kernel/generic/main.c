@@ -10,6 +10,7 @@
 #include "arch.h"
 #include "clock.h"
 #include "cmdline.h"
+#include "init_process.h"
 #include "initrd.h"
 #include "cpu.h"
 #include "kstring.h"
@@ -78,28 +79,30 @@ __attribute__((noinline)) static void deliberate_fault_here(volatile uint64_t *p
  *   test=kernel[:prefix]  run the in-kernel self-tests, power off
  *   test=boot             power off at once (boot tests, boot timing)
  *   test=fault            fault deliberately (checks the panic report)
- * Without test=, the kernel idles (user space arrives with init). */
+ * Anything else (no test=, or a test user space runs, such as
+ * test=kernel-api) starts init from the initrd; init reads the command
+ * line too. The boot thread then parks for good. */
 static void __attribute__((noreturn)) kernel_run_boot_action(void)
 {
 	char test[64];
-	if (!cmdline_get("test", test, sizeof(test))) {
-		log_info("no init to start yet; idling");
-		for (;;)
-			thread_park();
-	}
-	if (!strncmp(test, "kernel", 6)) {
+	bool testing = cmdline_get("test", test, sizeof(test));
+	if (testing && !strncmp(test, "kernel", 6) && (test[6] == 0 || test[6] == ':')) {
 		const char *filter = test[6] == ':' ? test + 7 : "";
 		int failed = ktest_run_all(filter);
 		arch_qemu_exit(failed ? 1 : 0);
 	}
-	if (!strcmp(test, "boot"))
+	if (testing && !strcmp(test, "boot"))
 		arch_qemu_exit(0);
-	if (!strcmp(test, "fault")) {
+	if (testing && !strcmp(test, "fault")) {
 		/* An address in the unmapped lower half. */
 		deliberate_fault_here((volatile uint64_t *)0x13370000ull);
 	}
-	log_error("unknown test '%s'", test);
-	arch_qemu_exit(1);
+	if (init_process_start(&boot_info) != 0 && testing) {
+		log_error("test '%s' needs init, which did not start", test);
+		arch_qemu_exit(1);
+	}
+	for (;;)
+		thread_park();
 }
 
 const struct kestrel_bootinfo *kernel_boot_info(void)

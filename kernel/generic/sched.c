@@ -5,7 +5,8 @@
  *   run queue of CPU n   (LOCK_ORDER_SCHED + n): the CPU's run queue, and
  *                        state/cpu/wake_pending of every thread whose
  *                        `cpu` is n. Two run queues: lower CPU first.
- *   timer queue of a CPU (LOCK_ORDER_TIMER): that CPU's sleeping threads.
+ *   timer queue of a CPU (LOCK_ORDER_TIMER): that CPU's armed kernel timers
+ *                        (sleeping threads, timeouts, async timers).
  *   reaper lock          (LOCK_ORDER_THREAD): the list of detached dead threads.
  *
  * Context switch protocol: schedule_locked() is entered with the current
@@ -33,6 +34,7 @@
 #include "slab.h"
 #include "spinlock.h"
 #include "timerq.h"
+#include "uthread.h"
 #include "vm.h"
 
 #define TIME_SLICE_NS 10000000ull
@@ -42,7 +44,7 @@ enum thread_state { T_RUNNING, T_READY, T_BLOCKED, T_WAKING, T_DEAD };
 
 struct thread {
 	struct rq_node rq;
-	struct timer_node timer;   /* sleeping: on timer_cpu's timer queue */
+	struct ktimer sleep_timer; /* sleeping or waiting with a deadline */
 	uint64_t sp;               /* saved stack pointer while switched out */
 	void *stack;               /* base of the stack (NULL: not ours to free) */
 	uint32_t id;
@@ -54,8 +56,8 @@ struct thread {
 	bool wake_pending;
 	bool is_idle;
 	bool joinable;
-	volatile bool timer_firing; /* the timer interrupt is unparking us */
-	uint32_t timer_cpu;
+	struct uthread *user;      /* the user-mode half, NULL for kernel threads */
+	int migrate_to;            /* >= 0: move to this CPU when switched out */
 	volatile bool exited;      /* off its stack for good */
 	struct thread *volatile joiner;
 	struct thread *next_dead;
@@ -204,9 +206,20 @@ static void finish_switch(void)
 	struct thread *prev = sc->prev;
 	sc->prev = 0;
 	bool dead = prev && prev->state == T_DEAD;
+	bool moving = prev && prev->state == T_WAKING;
 	spin_unlock(&sc->lock);
 	if (dead)
 		process_dead(prev);
+	if (moving) {
+		/* Off its stack now: queue it where its affinity allows. */
+		uint32_t target = (uint32_t)prev->migrate_to;
+		prev->migrate_to = -1;
+		struct sched_cpu *tc = &sched_cpus[target];
+		spin_lock(&tc->lock);
+		enqueue_locked(prev, target);
+		tc->migrations_in++;
+		spin_unlock(&tc->lock);
+	}
 }
 
 /* Pick the next thread and switch to it. This CPU's run-queue lock held,
@@ -221,8 +234,14 @@ static void schedule_locked(void)
 
 	sc->need_resched = false;
 	if (prev->state == T_RUNNING && prev != sc->idle) {
-		prev->state = T_READY;
-		runqueue_enqueue(&sc->rq, &prev->rq, prev->priority);
+		if (prev->migrate_to >= 0) {
+			/* finish_switch() queues it on its new CPU. */
+			prev->state = T_WAKING;
+			__atomic_store_n(&prev->cpu, (uint32_t)prev->migrate_to, __ATOMIC_RELEASE);
+		} else {
+			prev->state = T_READY;
+			runqueue_enqueue(&sc->rq, &prev->rq, prev->priority);
+		}
 	}
 	struct rq_node *n = runqueue_pop(&sc->rq);
 	struct thread *next = n ? container_of(n, struct thread, rq) : sc->idle;
@@ -240,6 +259,8 @@ static void schedule_locked(void)
 		c->current = next;
 		if (next->stack && !next->is_idle)
 			arch_thread_switched_in((uint64_t)next->stack + THREAD_STACK_SIZE);
+		if (prev->user || next->user)
+			uthread_switch(prev, next);
 		rearm(sc);
 		arch_context_switch(&prev->sp, next->sp);
 		finish_switch();
@@ -324,6 +345,53 @@ bool runqueue_can_run_on(const struct rq_node *n, uint32_t cpu)
 	return allowed_on(container_of(n, struct thread, rq), cpu);
 }
 
+/* ---- kernel timers ---- */
+
+void ktimer_init(struct ktimer *k, void (*fn)(struct ktimer *))
+{
+	timer_node_init(&k->node);
+	k->fn = fn;
+	k->cpu = 0;
+	k->firing = false;
+}
+
+void ktimer_arm(struct ktimer *k, uint64_t deadline)
+{
+	uint64_t flags = arch_irq_save();
+	struct sched_cpu *sc = this_sched();
+	spin_lock(&sc->timer_lock);
+	KASSERT(!timer_node_armed(&k->node));
+	k->cpu = arch_cpu_index();
+	timerq_insert(&sc->timers, &k->node, deadline);
+	spin_unlock(&sc->timer_lock);
+	spin_lock(&sc->lock);
+	rearm(sc);
+	spin_unlock(&sc->lock);
+	arch_irq_restore(flags);
+}
+
+bool ktimer_cancel(struct ktimer *k)
+{
+	struct sched_cpu *tc = &sched_cpus[k->cpu];
+	uint64_t flags = arch_irq_save();
+	spin_lock(&tc->timer_lock);
+	bool was_armed = timer_node_armed(&k->node);
+	if (was_armed)
+		timerq_cancel(&tc->timers, &k->node);
+	spin_unlock(&tc->timer_lock);
+	arch_irq_restore(flags);
+	/* Popped but still running its callback on some CPU: wait, so the
+	 * caller may free or reuse the timer when we return. */
+	while (__atomic_load_n(&k->firing, __ATOMIC_ACQUIRE))
+		arch_cpu_relax();
+	return was_armed;
+}
+
+static void sleep_timer_fired(struct ktimer *k)
+{
+	thread_unpark(container_of(k, struct thread, sleep_timer));
+}
+
 static struct thread *thread_alloc(const char *name, int priority, uint64_t affinity)
 {
 	struct thread *t = kzalloc(sizeof(*t));
@@ -340,8 +408,24 @@ static struct thread *thread_alloc(const char *name, int priority, uint64_t affi
 		priority = THREAD_PRIORITIES - 1;
 	t->priority = priority;
 	t->affinity = affinity ? affinity : ~0ull;
-	timer_node_init(&t->timer);
+	t->migrate_to = -1;
+	ktimer_init(&t->sleep_timer, sleep_timer_fired);
 	return t;
+}
+
+/* The allowed online CPU with the shortest run queue (the thread's own
+ * CPU if none is allowed, which affinity checks rule out). */
+static uint32_t least_loaded_cpu(const struct thread *t)
+{
+	uint32_t best = UINT32_MAX, target = t->cpu;
+	for (uint32_t i = 0; i < cpu_count; i++) {
+		uint32_t n = runqueue_count(&sched_cpus[i].rq);
+		if (allowed_on(t, i) && cpus[i].online && n < best) {
+			best = n;
+			target = i;
+		}
+	}
+	return target;
 }
 
 struct thread *thread_create(const char *name, thread_fn fn, void *arg, int priority,
@@ -462,6 +546,90 @@ uint32_t thread_cpu(const struct thread *t)
 	return t->cpu;
 }
 
+bool thread_set_affinity(struct thread *t, uint64_t mask)
+{
+	bool any = false;
+	for (uint32_t i = 0; i < cpu_count; i++)
+		if ((mask & cpu_mask(i)) && cpus[i].online)
+			any = true;
+	if (!any)
+		return false;
+	uint64_t flags = arch_irq_save();
+	struct sched_cpu *sc = lock_thread_cpu(t);
+	t->affinity = mask;
+	uint32_t cpu = t->cpu;
+	bool ipi = false;
+	if (!allowed_on(t, cpu)) {
+		uint32_t target = least_loaded_cpu(t);
+		if (t->state == T_READY) {
+			runqueue_remove(&sc->rq, &t->rq);
+			t->state = T_WAKING;
+			__atomic_store_n(&t->cpu, target, __ATOMIC_RELEASE);
+			spin_unlock(&sc->lock);
+			struct sched_cpu *tc = &sched_cpus[target];
+			spin_lock(&tc->lock);
+			enqueue_locked(t, target);
+			tc->migrations_in++;
+			spin_unlock(&tc->lock);
+			arch_irq_restore(flags);
+			return true;
+		}
+		if (t->state == T_RUNNING) {
+			/* Leaves at its next switch, which we ask for now. */
+			t->migrate_to = (int)target;
+			sc->need_resched = true;
+			ipi = cpu != arch_cpu_index();
+		}
+		/* BLOCKED: thread_unpark() picks an allowed CPU. */
+	}
+	spin_unlock(&sc->lock);
+	arch_irq_restore(flags);
+	if (ipi)
+		arch_send_reschedule(cpu);
+	else if (t == thread_current() && t->migrate_to >= 0)
+		schedule();
+	return true;
+}
+
+void thread_set_priority(struct thread *t, int priority)
+{
+	if (priority < 0)
+		priority = 0;
+	if (priority >= THREAD_PRIORITIES)
+		priority = THREAD_PRIORITIES - 1;
+	uint64_t flags = arch_irq_save();
+	struct sched_cpu *sc = lock_thread_cpu(t);
+	if (t->state == T_READY) {
+		runqueue_remove(&sc->rq, &t->rq);
+		t->priority = priority;
+		enqueue_locked(t, t->cpu);
+	} else {
+		t->priority = priority;
+		if (t->state == T_RUNNING)
+			sc->need_resched = runqueue_best_priority(&sc->rq) >= 0 &&
+					   runqueue_best_priority(&sc->rq) < priority;
+	}
+	spin_unlock(&sc->lock);
+	arch_irq_restore(flags);
+	if (t == thread_current() && this_sched()->need_resched)
+		schedule();
+}
+
+struct uthread *thread_user(const struct thread *t)
+{
+	return t->user;
+}
+
+void thread_set_user(struct thread *t, struct uthread *u)
+{
+	t->user = u;
+}
+
+int thread_priority(const struct thread *t)
+{
+	return t->priority;
+}
+
 void thread_park(void)
 {
 	uint64_t flags = arch_irq_save();
@@ -495,6 +663,8 @@ void thread_unpark(struct thread *t)
 		int idle = find_idle_cpu(t);
 		if (idle >= 0)
 			target = idle;
+		else if (!allowed_on(t, home))
+			target = (int)least_loaded_cpu(t);
 	}
 	if ((uint32_t)target == home) {
 		enqueue_locked(t, home);
@@ -516,33 +686,30 @@ void thread_unpark(struct thread *t)
 		schedule();
 }
 
-void thread_sleep_ns(uint64_t ns)
+bool thread_park_until(uint64_t deadline)
 {
 	struct thread *t = thread_current();
+	if (deadline == UINT64_MAX) {
+		thread_park();
+		return true;
+	}
+	if (clock_monotonic_ns() >= deadline)
+		return false;
+	ktimer_arm(&t->sleep_timer, deadline);
+	thread_park();
+	/* Woken early or by the timer: either way the timer must be gone
+	 * before the next use of the thread's timer. */
+	ktimer_cancel(&t->sleep_timer);
+	return clock_monotonic_ns() < deadline;
+}
+
+void thread_sleep_ns(uint64_t ns)
+{
 	uint64_t deadline = clock_monotonic_ns() + ns;
 	if (deadline < ns)
-		deadline = UINT64_MAX;
-	while (clock_monotonic_ns() < deadline) {
-		uint64_t flags = arch_irq_save();
-		struct sched_cpu *sc = this_sched();
-		t->timer_cpu = arch_cpu_index();
-		spin_lock(&sc->timer_lock);
-		timerq_insert(&sc->timers, &t->timer, deadline);
-		spin_unlock(&sc->timer_lock);
-		arch_irq_restore(flags);
-		thread_park();
-		/* Woken early (or by the timer): make sure the timer is gone and
-		 * no interrupt is still using our thread before we go on. */
-		struct sched_cpu *tc = &sched_cpus[t->timer_cpu];
-		flags = arch_irq_save();
-		spin_lock(&tc->timer_lock);
-		if (timer_node_armed(&t->timer))
-			timerq_cancel(&tc->timers, &t->timer);
-		spin_unlock(&tc->timer_lock);
-		arch_irq_restore(flags);
-		while (__atomic_load_n(&t->timer_firing, __ATOMIC_ACQUIRE))
-			arch_cpu_relax();
-	}
+		deadline = UINT64_MAX - 1;
+	while (thread_park_until(deadline))
+		;
 }
 
 void thread_yield(void)
@@ -559,14 +726,14 @@ void timer_interrupt(void)
 	for (;;) {
 		spin_lock(&sc->timer_lock);
 		struct timer_node *n = timerq_pop_expired(&sc->timers, now);
-		struct thread *t = n ? container_of(n, struct thread, timer) : 0;
-		if (t)
-			t->timer_firing = true;
+		struct ktimer *k = n ? container_of(n, struct ktimer, node) : 0;
+		if (k)
+			__atomic_store_n(&k->firing, true, __ATOMIC_RELAXED);
 		spin_unlock(&sc->timer_lock);
-		if (!t)
+		if (!k)
 			break;
-		thread_unpark(t);
-		__atomic_store_n(&t->timer_firing, false, __ATOMIC_RELEASE);
+		k->fn(k);
+		__atomic_store_n(&k->firing, false, __ATOMIC_RELEASE);
 	}
 	spin_lock(&sc->lock);
 	if (cpu_current()->current != sc->idle && runqueue_count(&sc->rq) > 0 &&
@@ -654,10 +821,11 @@ void sched_init(void)
 	memcpy(m->name, "main", 5);
 	m->priority = THREAD_PRIORITY_DEFAULT;
 	m->affinity = ~0ull;
+	m->migrate_to = -1;
 	m->state = T_RUNNING;
 	m->stack = 0; /* the boot stack is never freed */
 	m->switched_in_ns = clock_monotonic_ns();
-	timer_node_init(&m->timer);
+	ktimer_init(&m->sleep_timer, sleep_timer_fired);
 	cpus[0].current = m;
 	cpus[0].online = true;
 

@@ -83,6 +83,33 @@ uint64_t arch_thread_init_stack(void *stack_top, void (*start)(void *), void *ar
 /* Tell the CPU which stack to use for traps from user mode. */
 void arch_thread_switched_in(uint64_t stack_top);
 
+/*
+ * User mode (arch/<name>/user.c). The register set is the architecture's
+ * struct in <kestrel/thread.h>.
+ */
+struct kestrel_regs_x86_64;
+typedef struct kestrel_regs_x86_64 arch_user_regs;
+/* Leave the kernel for user mode with these registers (the flags are
+ * sanitized: interrupts on, no privileged bits). */
+void arch_enter_user(const arch_user_regs *regs) __attribute__((noreturn));
+/* The calling thread's user registers (saved at its kernel entry). */
+void arch_get_user_regs(arch_user_regs *out);
+void arch_set_user_regs(const arch_user_regs *in);
+/* FPU/SSE state areas (512 bytes, 16-byte aligned). */
+#define ARCH_FPU_STATE_SIZE 512
+void arch_fpu_init_state(void *area);
+void arch_fpu_save(void *area);
+void arch_fpu_restore(const void *area);
+/* The user's thread-pointer registers (x86_64: FS and GS bases), saved and
+ * restored around switches between user threads. */
+void arch_user_bases_save(uint64_t bases[2]);
+void arch_user_bases_restore(const uint64_t bases[2]);
+/* The copy primitive behind usercopy.h: 0, or -KE_FAULT if a fault in it
+ * could not be resolved. */
+int arch_usercopy(void *dst, const void *src, size_t n);
+/* Is addr below the end of user space (canonical lower half)? */
+bool arch_user_address_ok(uint64_t addr);
+
 /* Invalidate kernel translations of [start, end) on every CPU, waiting
  * until all have done so. Call without spinlocks held. */
 void arch_tlb_shootdown(uint64_t start, uint64_t end);

@@ -21,10 +21,16 @@ struct cpu {
 	bool online;
 	struct thread *current; /* the running thread */
 	void *sched;           /* the scheduler's per-CPU state */
-	uint64_t kernel_stack_top; /* of the current thread, for traps from user mode */
+	uint64_t kernel_stack_top; /* of the current thread, for traps
+				    * and system calls from user mode */
 	uint64_t irq_count;    /* interrupts taken on this CPU */
 	uint32_t irq_nesting;  /* > 0 while handling an interrupt */
+	uint64_t user_rsp;     /* scratch for the system-call entry */
+	struct uthread *fpu_owner; /* whose FPU state is in this CPU's registers */
 };
+
+/* kernel_stack_top and user_rsp are at fixed offsets for the assembly entry
+ * paths (arch/x86_64/asm_offsets.h, checked in user.c). */
 
 extern struct cpu cpus[MAX_CPUS];
 extern uint32_t cpu_count; /* CPUs brought online */

@@ -12,6 +12,7 @@
 #define KERNEL_KOBJECT_H
 
 #include <kestrel/object.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 struct kobject {
@@ -25,5 +26,8 @@ struct kobject {
 void kobject_init(struct kobject *obj, uint32_t type, void (*destroy)(struct kobject *));
 void kobject_get(struct kobject *obj);
 void kobject_put(struct kobject *obj);
+/* Take a reference unless the object is already being destroyed (count
+ * 0): for code that finds objects through a list rather than a handle. */
+bool kobject_tryget(struct kobject *obj);
 
 #endif

@@ -23,8 +23,29 @@
 #define THREAD_PRIORITY_DEFAULT 16 /* 0 is the most urgent */
 #define THREAD_NAME_MAX 24
 
+#include "timerq.h"
+
 struct thread;
+struct uthread;
 typedef void (*thread_fn)(void *arg);
+
+/*
+ * Kernel timers: fn(timer) runs in interrupt context on the CPU that armed
+ * the timer, at or after the deadline (monotonic ns). It may take
+ * spinlocks and unpark threads, nothing that sleeps.
+ */
+struct ktimer {
+	struct timer_node node;
+	void (*fn)(struct ktimer *timer);
+	uint32_t cpu; /* whose queue it is armed on */
+	volatile bool firing;
+};
+void ktimer_init(struct ktimer *timer, void (*fn)(struct ktimer *));
+/* Arm on the calling CPU. The timer must not be armed. */
+void ktimer_arm(struct ktimer *timer, uint64_t deadline);
+/* Disarm; returns true if it had not fired. When it returns, fn is not
+ * running anywhere, so the timer may be freed. Not from fn itself. */
+bool ktimer_cancel(struct ktimer *timer);
 
 /* Create and start a kernel thread running fn(arg) at `priority`, allowed
  * on the CPUs in `affinity` (bit n = CPU n; 0 means any). A joinable thread
@@ -43,9 +64,22 @@ const char *thread_name(const struct thread *t);
 uint64_t thread_runtime_ns(const struct thread *t);
 /* CPU the thread last ran on (or is queued on). */
 uint32_t thread_cpu(const struct thread *t);
+int thread_priority(const struct thread *t);
+/* Change where a thread may run (bit n = CPU n); a thread on a CPU now
+ * excluded moves at once (a running one at its next switch, which is
+ * asked for). False if the mask names no online CPU. */
+bool thread_set_affinity(struct thread *t, uint64_t mask);
+void thread_set_priority(struct thread *t, int priority);
+/* The user-mode half of a thread (uthread.h), NULL for kernel threads. */
+struct uthread *thread_user(const struct thread *t);
+void thread_set_user(struct thread *t, struct uthread *u);
 
 void thread_park(void);
 void thread_unpark(struct thread *t);
+/* Park until unparked or until the monotonic deadline (UINT64_MAX: no
+ * deadline). Returns false if the deadline has passed. Wake-ups may be
+ * spurious: re-check the condition. */
+bool thread_park_until(uint64_t deadline);
 /* Sleep at least `ns` nanoseconds. */
 void thread_sleep_ns(uint64_t ns);
 /* Give the CPU to another ready thread of the same or higher priority. */

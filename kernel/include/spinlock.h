@@ -41,10 +41,12 @@ enum lock_order {
 	 * memory subsystem (address spaces, memory objects, user page tables). */
 	LOCK_ORDER_SPACE = 20,    /* an address space's mappings */
 	LOCK_ORDER_MEMORY = 30,   /* a memory object's pages */
+	LOCK_ORDER_SPACE_PT = 35, /* an address space's page tables (mmu) */
 	LOCK_ORDER_STREAM = 40,   /* a stream (both lanes) */
 	LOCK_ORDER_QUEUE = 50,    /* a completion queue */
 	LOCK_ORDER_FUTEX = 60,    /* a futex hash bucket */
 	LOCK_ORDER_HANDLES = 70,  /* a handle table */
+	LOCK_ORDER_UTHREAD = 80,  /* a user thread's state */
 	LOCK_ORDER_SCHED = 100,   /* run queue of CPU n has order 100 + n, so two
 				     run queues are taken lower CPU id first */
 	LOCK_ORDER_TIMER = 400,   /* per-CPU timer queues */

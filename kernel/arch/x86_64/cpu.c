@@ -9,6 +9,7 @@
 #include "cpu.h"
 #include "kstring.h"
 #include "panic.h"
+#include "user_arch.h"
 #include "x86.h"
 
 #define IST_STACK_SIZE 8192
@@ -139,6 +140,7 @@ static void cpu_load_tables(uint32_t index, uint8_t *ist_stacks)
 	c->index = index;
 	wrmsr(MSR_GS_BASE, (uint64_t)c);
 	wrmsr(MSR_KERNEL_GS_BASE, 0);
+	arch_user_init_cpu();
 }
 
 void arch_cpu_early_init(void)
@@ -158,6 +160,7 @@ void arch_cpu_init_secondary(uint32_t index, uint8_t *ist_stacks)
 void arch_set_kernel_stack(uint64_t top)
 {
 	arch_cpus[arch_cpu_index()].tss.rsp[0] = top;
+	cpu_current()->kernel_stack_top = top;
 }
 
 uint32_t arch_cpu_index(void)

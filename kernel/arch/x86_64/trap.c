@@ -15,6 +15,9 @@
 #include "x86.h"
 
 #include "lapic.h"
+#include "space.h"
+#include "user_arch.h"
+#include "uthread.h"
 
 static irq_handler_fn handlers[256];
 
@@ -84,11 +87,60 @@ static void __attribute__((noreturn)) kernel_exception(struct trap_frame *f)
 	panic_end();
 }
 
+static uint32_t fault_access(uint64_t error)
+{
+	if (error & 16)
+		return SPACE_ACCESS_EXEC;
+	return (error & 2) ? SPACE_ACCESS_WRITE : SPACE_ACCESS_READ;
+}
+
+/* An exception in user mode: a page fault the address space may resolve
+ * (demand paging, copy-on-write); anything else ends the thread until
+ * observers can take faults over. */
+static void user_exception(struct trap_frame *f)
+{
+	uint64_t addr = f->vector == 14 ? read_cr2() : 0;
+	arch_irq_enable();
+	if (f->vector == 14) {
+		struct space *s = uthread_current_space();
+		if (s && !(f->error & 8) && space_fault(s, addr, fault_access(f->error)) == 0)
+			return;
+	}
+	uthread_fatal_exception(exception_names[f->vector & 31], f->rip, addr);
+}
+
+/* A page fault in the kernel inside the user copy: resolve it for the
+ * thread's address space, or make the copy fail. */
+static bool usercopy_page_fault(struct trap_frame *f)
+{
+	if (f->vector != 14 || !arch_usercopy_fault(f, true))
+		return false;
+	uint64_t addr = read_cr2();
+	struct space *s = uthread_current_space();
+	bool resolved = false;
+	if (s && arch_user_address_ok(addr)) {
+		if (f->rflags & (1u << 9))
+			arch_irq_enable();
+		resolved = space_fault(s, addr, fault_access(f->error)) == 0;
+		arch_irq_disable();
+	}
+	arch_usercopy_fault(f, resolved);
+	return true;
+}
+
 void trap_dispatch(struct trap_frame *f)
 {
 	uint64_t v = f->vector;
 	if (v == 2 && panic_in_progress())
 		arch_halt(); /* another CPU panicked and stops us */
+	if (v < 32 && v != 2 && v != 8 && v != 18 && (f->cs & 3)) {
+		user_exception(f);
+		if (uthread_should_exit())
+			uthread_exit();
+		return;
+	}
+	if (v < 32 && usercopy_page_fault(f))
+		return;
 	if (v < 32)
 		kernel_exception(f);
 	struct cpu *c = cpu_current();
@@ -104,4 +156,9 @@ void trap_dispatch(struct trap_frame *f)
 	/* The handler has sent its EOI, so switching threads here blocks no
 	 * other interrupt; the interrupted thread resumes from this point. */
 	sched_irq_exit();
+	/* Back to user mode: a thread asked to end ends now. */
+	if ((f->cs & 3) && uthread_should_exit()) {
+		arch_irq_enable();
+		uthread_exit();
+	}
 }
