@@ -72,11 +72,62 @@ $(BUILD)/kernel.elf: $(KERNEL_OBJS) $(KERNEL_LD) tools/gen-ksyms
 	$(LD) -T $(KERNEL_LD) -z max-page-size=4096 -o $@ $(KERNEL_OBJS) $(BUILD)/ksyms/ksyms.o
 	@tools/check-ksyms $(BUILD)/kernel.pass1.elf $@
 
-# ---- Initrd (empty until user space exists; the kernel parses it) ----
+# ---- User space: the C library, init, the in-guest test programs ----
+# Static, non-PIE ELF64 programs at 0x400000 (libc/arch/x86_64/link.ld),
+# linked with crt0 and libkestrel.a. User code may use SSE and the red zone
+# (the kernel enters on its own stack). docs/userland.md explains the parts.
+AR          := llvm-ar
+USER_CFLAGS := --target=x86_64-unknown-none-elf -ffreestanding -fno-builtin -nostdlib \
+               -nostdlibinc -fno-pic -fno-pie -fno-stack-protector -O2 -g $(WARN) \
+               -Ilibc/include -Iinclude
+LIBC_CFLAGS := $(USER_CFLAGS) -Ilibc/internal -Ilibc/arch/x86_64
+USER_LD     := libc/arch/x86_64/link.ld
+
+LIBC_SRCS := $(wildcard libc/src/*/*.c) $(wildcard libc/sysdeps/kestrel/*.c) \
+             $(wildcard libc/sysdeps/kestrel/*/*.c)
+LIBC_OBJS := $(patsubst %,$(BUILD)/%.o,$(LIBC_SRCS))
+LIBC_A    := $(BUILD)/libc/libkestrel.a
+CRT0      := $(BUILD)/libc/arch/x86_64/crt0.S.o
+
+$(BUILD)/libc/%.o: libc/% | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(LIBC_CFLAGS) -MMD -MP -c $< -o $@
+$(BUILD)/servers/%.o: servers/% | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -MMD -MP -c $< -o $@
+$(BUILD)/userland/%.o: userland/% | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -Iuserland/tests/kapi/common -MMD -MP -c $< -o $@
+
+$(LIBC_A): $(LIBC_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+# user_program NAME SOURCE-DIRS: links $(BUILD)/user/NAME from the .c files there.
+define user_program
+$(1)_OBJS := $$(patsubst %,$(BUILD)/%.o,$$(foreach d,$(2),$$(wildcard $$(d)/*.c)))
+$(BUILD)/user/$(1): $(CRT0) $$($(1)_OBJS) $(LIBC_A) $(USER_LD)
+	@mkdir -p $$(dir $$@)
+	$(LD) -T $(USER_LD) -static -nostdlib -z max-page-size=4096 -o $$@ \
+		$(CRT0) $$($(1)_OBJS) $(LIBC_A)
+endef
+$(eval $(call user_program,init,servers/init))
+$(eval $(call user_program,kapi,userland/tests/kapi/suite userland/tests/kapi/common))
+$(eval $(call user_program,kapi-helper,userland/tests/kapi/helper userland/tests/kapi/common))
+
+USER_TESTS := kapi kapi-helper
+
+# ---- Initrd: image/initrd plus the programs, staged in build/initrd-root ----
+# init goes to kestrel/init (KESTREL_INIT_PATH), test programs to kestrel/tests/.
 INITRD_FILES := $(shell find image/initrd -type f 2>/dev/null)
-$(BUILD)/initrd.cpio: $(INITRD_FILES) | $(DEPS_STAMP)
-	@mkdir -p $(BUILD)/initrd-root image/initrd
-	cd image/initrd && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet > $(abspath $@)
+$(BUILD)/initrd.cpio: $(INITRD_FILES) $(BUILD)/user/init $(patsubst %,$(BUILD)/user/%,$(USER_TESTS)) \
+		| $(DEPS_STAMP)
+	@rm -rf $(BUILD)/initrd-root
+	@mkdir -p $(BUILD)/initrd-root/kestrel/tests image/initrd
+	cp -R image/initrd/. $(BUILD)/initrd-root/
+	cp $(BUILD)/user/init $(BUILD)/initrd-root/kestrel/init
+	cp $(patsubst %,$(BUILD)/user/%,$(USER_TESTS)) $(BUILD)/initrd-root/kestrel/tests/
+	cd $(BUILD)/initrd-root && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet > $(abspath $@)
 
 # ---- Running ----
 CMDLINE ?=

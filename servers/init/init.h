@@ -1,0 +1,39 @@
+/*
+ * init, the first process: what its files share.
+ *
+ *   main.c     start-up: checks the init info, maps the initrd, picks the
+ *              boot's job from the command line
+ *   initrd.c   the initrd mapped read-only, files found by path
+ *   testrun.c  test=kernel-api: runs the test programs, totals their
+ *              results, reports KAPI DONE
+ */
+#ifndef INIT_INIT_H
+#define INIT_INIT_H
+
+#include <kestrel/init.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct initrd {
+	kestrel_handle_t handle; /* the memory object (from the init info) */
+	const uint8_t *data;     /* mapped read-only */
+	size_t size;             /* bytes of the archive */
+};
+
+extern struct initrd initrd;
+
+/* Map the initrd described by the init info; 0 or -KE_*. */
+int64_t initrd_map(const struct kestrel_init_info *info);
+/* Find a regular file: true and *data, *size set. */
+bool initrd_file(const char *path, const void **data, size_t *size);
+
+/* Copy the value of `key` in the command line into buf (NUL-terminated,
+ * truncated): true if the word key=value (or the bare key) is present. */
+bool cmdline_value(const char *cmdline, const char *key, char *buf, size_t size);
+
+/* test=kernel-api: run the suite; returns the number of failures (a run
+ * that passes nothing counts as failed). */
+int run_kernel_api_tests(void);
+
+#endif
