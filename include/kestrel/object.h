@@ -48,6 +48,18 @@ enum kestrel_object_type {
 #define KESTREL_RIGHTS_ALL 0x1ffu
 
 /* What handle_info() reports. */
+/* What system_info() reports: enough for a test to see that a program
+ * left nothing behind (objects of each type, free physical pages). */
+#define KESTREL_OBJ_TYPES 10
+struct kestrel_system_info {
+	uint32_t cpu_count;
+	uint32_t reserved;
+	uint64_t total_pages;                    /* physical pages the kernel manages */
+	uint64_t free_pages;                     /* of those, free now */
+	uint64_t objects;                        /* kernel objects alive */
+	uint64_t objects_by_type[KESTREL_OBJ_TYPES]; /* indexed by enum kestrel_object_type */
+};
+
 struct kestrel_handle_info {
 	uint32_t type;   /* enum kestrel_object_type */
 	uint32_t rights;

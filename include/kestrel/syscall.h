@@ -150,6 +150,12 @@ enum kestrel_syscall {
 	 * boot process (init): KE_ACCESS for anyone else. */
 	KESTREL_SYS_SHUTDOWN,
 
+	/* system_info(struct kestrel_system_info *out) -> 0. CPUs, physical
+	 * pages, and live kernel objects by type. Free pages include the
+	 * kernel's slab caches' idle pages only once those are returned, so
+	 * leak checks compare object counts exactly and pages loosely. */
+	KESTREL_SYS_SYSTEM_INFO,
+
 	KESTREL_SYS_END
 };
 

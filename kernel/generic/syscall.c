@@ -11,8 +11,11 @@
 #include "arch.h"
 #include "clock.h"
 #include "handle.h"
+#include "cpu.h"
 #include "ipc.h"
+#include "kobject.h"
 #include "log.h"
+#include "pmm.h"
 #include "sched.h"
 #include "sys_memory.h"
 #include "sys_thread.h"
@@ -114,6 +117,21 @@ static int64_t sys_shutdown(uint64_t status)
 	arch_qemu_exit(status ? 1 : 0);
 }
 
+static int64_t sys_system_info(uint64_t out)
+{
+	struct pmm_stats ps;
+	pmm_get_stats(&ps);
+	struct kestrel_system_info info = {
+		.cpu_count = cpu_count,
+		.total_pages = ps.total_pages,
+		.free_pages = ps.free_pages,
+		.objects = kobject_live_count(KESTREL_OBJ_NONE),
+	};
+	for (uint32_t t = 1; t < KESTREL_OBJ_TYPES; t++)
+		info.objects_by_type[t] = kobject_live_count(t);
+	return usercopy_to(out, &info, sizeof(info));
+}
+
 int64_t syscall_dispatch(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
 			 uint64_t a4, uint64_t a5)
 {
@@ -191,6 +209,8 @@ int64_t syscall_dispatch(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2, uin
 		return sys_futex_wake(a0, a1);
 	case KESTREL_SYS_SHUTDOWN:
 		return sys_shutdown(a0);
+	case KESTREL_SYS_SYSTEM_INFO:
+		return sys_system_info(a0);
 	default:
 		return -KE_BAD_CALL;
 	}

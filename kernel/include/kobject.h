@@ -29,5 +29,7 @@ void kobject_put(struct kobject *obj);
 /* Take a reference unless the object is already being destroyed (count
  * 0): for code that finds objects through a list rather than a handle. */
 bool kobject_tryget(struct kobject *obj);
+/* Objects alive now, of one type (KESTREL_OBJ_NONE: of all types). */
+uint64_t kobject_live_count(uint32_t type);
 
 #endif

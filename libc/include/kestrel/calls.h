@@ -33,6 +33,7 @@ int64_t kestrel_syscall(uint64_t number, uint64_t a1, uint64_t a2, uint64_t a3, 
 
 int64_t kestrel_log(const char *text, size_t length, int level);
 int64_t kestrel_clock(void);
+int64_t kestrel_system_info(struct kestrel_system_info *out);
 
 int64_t kestrel_handle_close(kestrel_handle_t h);
 int64_t kestrel_handle_duplicate(kestrel_handle_t h, uint32_t rights);

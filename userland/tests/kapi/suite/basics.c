@@ -129,3 +129,29 @@ KAPI_TEST(registers_survive_calls)
 	for (int i = 0; i < 9; i++)
 		CHECK_EQ(out[i], in[i]);
 }
+
+KAPI_TEST(system_info_counts_objects)
+{
+	struct kestrel_system_info before, during, after;
+	CHECK_EQ(kestrel_system_info(&before), 0);
+	CHECK(before.cpu_count >= 1);
+	CHECK(before.free_pages > 0 && before.free_pages <= before.total_pages);
+	CHECK(before.objects_by_type[KESTREL_OBJ_THREAD] >= 2); /* init and us */
+	kestrel_handle_t m = (kestrel_handle_t)CHECK_OK(
+		kestrel_memory_create(4096, KESTREL_MEMORY_ANONYMOUS, 0));
+	kestrel_handle_t lanes[2];
+	CHECK_EQ(kestrel_stream_create(lanes), 0);
+	CHECK_EQ(kestrel_system_info(&during), 0);
+	CHECK_EQ(during.objects_by_type[KESTREL_OBJ_MEMORY],
+		 before.objects_by_type[KESTREL_OBJ_MEMORY] + 1);
+	CHECK_EQ(during.objects_by_type[KESTREL_OBJ_LANE],
+		 before.objects_by_type[KESTREL_OBJ_LANE] + 2);
+	CHECK(during.objects >= before.objects + 3); /* the stream itself may count too */
+	kestrel_handle_close(m);
+	kestrel_handle_close(lanes[0]);
+	kestrel_handle_close(lanes[1]);
+	CHECK_EQ(kestrel_system_info(&after), 0);
+	CHECK_EQ(after.objects, before.objects);
+	CHECK_ERR(kestrel_system_info(NULL), KE_FAULT);
+	CHECK_ERR(kestrel_system_info((void *)KAPI_KERNEL_ADDR), KE_FAULT);
+}
