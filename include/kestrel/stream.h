@@ -72,9 +72,11 @@ struct kestrel_credentials {
 struct kestrel_result {
 	int32_t status;  /* 0 or -KE_* */
 	int32_t handle;  /* OFFER/ACCEPT/PULL_HANDLE: the new handle */
-	uint32_t length; /* bytes sent or received */
+	uint32_t length; /* bytes sent or received; a receive that failed
+			  * with KE_TOO_BIG: the size of the message */
 	uint32_t offset; /* RECV_INLINE / READ_CREDS: where the data starts,
-			  * in bytes from the start of the record */
+			  * in bytes from the start of the record; 0 when
+			  * the action failed (no data) */
 };
 
 /* One entry of submit_batch(). */

@@ -226,7 +226,9 @@ static void finish_action(struct stream_op *op, int32_t status, int32_t handle, 
 	r->status = status;
 	r->handle = handle;
 	r->length = length;
-	r->offset = op->inline_offset[op->current];
+	/* A failed action delivered no data: no offset, so a KE_TOO_BIG
+	 * receive may report the size it would have needed as its length. */
+	r->offset = status ? 0 : op->inline_offset[op->current];
 	if (status && !op->failed)
 		op->failed = status;
 	op->current++;
