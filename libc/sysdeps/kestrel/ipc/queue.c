@@ -46,7 +46,15 @@ void kestrel_queue_close(struct kestrel_queue *q)
 	}
 	if (q->handle > 0)
 		kestrel_handle_close(q->handle);
+	/* The mapping is ours, not the handle's: without this each closed
+	 * queue would stay mapped (and its pages allocated) for good. */
+	if (q->header)
+		kestrel_space_unmap(KESTREL_THIS_SPACE, (uint64_t)(uintptr_t)q->header,
+				    (64 + (uint64_t)q->capacity + KESTREL_PAGE_SIZE - 1) &
+					    ~(uint64_t)(KESTREL_PAGE_SIZE - 1));
 	q->handle = 0;
+	q->header = NULL;
+	q->ring = NULL;
 }
 
 bool kestrel_completion_valid(const struct kestrel_completion *c, uint32_t capacity)
