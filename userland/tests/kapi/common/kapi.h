@@ -144,6 +144,9 @@ int64_t kapi_spawn_helper(struct kestrel_process *p, const char *const *args, ui
 int64_t kapi_spawn(const char *path, struct kestrel_process *p, const char *const *args,
 		   uint32_t flags, const kestrel_handle_t *handles, const uint32_t *rights,
 		   uint32_t count);
+/* A file of the initrd (which init gives every test program as its first
+ * start handle): true and its bytes, or false. */
+bool kapi_initrd_file(const char *path, const void **data, size_t *size);
 /* Receive one struct kestrel_parent_message from a child (0), or -KE_*. */
 int64_t kapi_child_message(struct kestrel_queue *q, kestrel_handle_t lane,
 			   struct kestrel_parent_message *m, uint64_t timeout_ns);

@@ -31,7 +31,8 @@ static int64_t post_recv(struct kestrel_queue *q, kestrel_handle_t lane, uint64_
 /* Server replies live until their SEND completes. */
 static struct pingpong_reply replies[PINGPONG_WINDOW * 2];
 
-int pingpong_server(struct kestrel_queue *q, kestrel_handle_t lane, uint64_t count)
+int pingpong_server(struct kestrel_queue *q, kestrel_handle_t lane, kestrel_handle_t reply_lane,
+		    uint64_t count)
 {
 	uint64_t rec[KESTREL_COMPLETION_SIZE(1, sizeof(struct pingpong_msg)) / 8 + 1];
 	uint64_t posted = 0, received = 0, sent_done = 0;
@@ -64,7 +65,7 @@ int pingpong_server(struct kestrel_queue *q, kestrel_handle_t lane, uint64_t cou
 		rp->seq = seq;
 		rp->sum = kapi_checksum(m, sizeof(*m));
 		struct kestrel_action a = kestrel_act_send(rp, sizeof(*rp));
-		if (kestrel_submit(lane, q->handle, &a, 1, TAG_SEND | seq) < 0)
+		if (kestrel_submit(reply_lane, q->handle, &a, 1, TAG_SEND | seq) < 0)
 			return 6;
 		if (posted < count) {
 			if (post_recv(q, lane, posted, sizeof(struct pingpong_msg)) < 0)
@@ -77,13 +78,13 @@ int pingpong_server(struct kestrel_queue *q, kestrel_handle_t lane, uint64_t cou
 
 static struct pingpong_msg messages[PINGPONG_WINDOW * 2];
 
-int pingpong_client(struct kestrel_queue *q, kestrel_handle_t lane, uint64_t count, char *err,
-		    size_t errlen)
+int pingpong_client(struct kestrel_queue *q, kestrel_handle_t lane, kestrel_handle_t reply_lane,
+		    uint64_t count, char *err, size_t errlen)
 {
 	uint64_t rec[KESTREL_COMPLETION_SIZE(1, sizeof(struct pingpong_reply)) / 8 + 1];
 	uint64_t sent = 0, sends_done = 0, posted = 0, answered = 0, total = 0;
 	for (; posted < count && posted < PINGPONG_WINDOW; posted++) {
-		int64_t r = post_recv(q, lane, posted, sizeof(struct pingpong_reply));
+		int64_t r = post_recv(q, reply_lane, posted, sizeof(struct pingpong_reply));
 		if (r < 0) {
 			snprintf(err, errlen, "submit RECV: %s", kestrel_error_name(r));
 			return -1;
@@ -132,7 +133,7 @@ int pingpong_client(struct kestrel_queue *q, kestrel_handle_t lane, uint64_t cou
 		total += rp->sum;
 		answered++;
 		if (posted < count) {
-			r = post_recv(q, lane, posted, sizeof(struct pingpong_reply));
+			r = post_recv(q, reply_lane, posted, sizeof(struct pingpong_reply));
 			if (r < 0) {
 				snprintf(err, errlen, "submit RECV: %s", kestrel_error_name(r));
 				return -1;

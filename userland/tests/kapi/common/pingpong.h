@@ -6,7 +6,9 @@
  * answers. Both sides keep PINGPONG_WINDOW operations in flight, each a
  * one-action submission, so the kernel's in-order matching of SENDs with
  * RECVs is what keeps the sequence straight: the i-th RECV must see the
- * i-th message.
+ * i-th message. Messages and answers travel on two streams: on one stream
+ * the i-th action of one side always meets the i-th of the other, so
+ * windows of RECVs posted by both sides would meet each other.
  */
 #ifndef KAPI_PINGPONG_H
 #define KAPI_PINGPONG_H
@@ -31,9 +33,10 @@ struct pingpong_reply {
 
 void pingpong_fill(struct pingpong_msg *m, uint64_t seq);
 /* 0, or a non-zero code naming the first problem. */
-int pingpong_server(struct kestrel_queue *q, kestrel_handle_t lane, uint64_t count);
+int pingpong_server(struct kestrel_queue *q, kestrel_handle_t lane, kestrel_handle_t reply_lane,
+		    uint64_t count);
 /* 0, or -1 with a description in err. */
-int pingpong_client(struct kestrel_queue *q, kestrel_handle_t lane, uint64_t count, char *err,
-		    size_t errlen);
+int pingpong_client(struct kestrel_queue *q, kestrel_handle_t lane, kestrel_handle_t reply_lane,
+		    uint64_t count, char *err, size_t errlen);
 
 #endif

@@ -55,6 +55,16 @@ static int64_t map_initrd(void)
 	return 0;
 }
 
+bool kapi_initrd_file(const char *path, const void **data, size_t *size)
+{
+	struct kestrel_cpio_entry e;
+	if (map_initrd() < 0 || kestrel_cpio_find(initrd_data, initrd_size, path, &e) != 1)
+		return false;
+	*data = e.data;
+	*size = e.size;
+	return true;
+}
+
 int64_t kapi_spawn(const char *path, struct kestrel_process *p, const char *const *args,
 		   uint32_t flags, const kestrel_handle_t *handles, const uint32_t *rights,
 		   uint32_t count)

@@ -12,8 +12,9 @@
  *                     RECV_INLINE(conversation), reply on the conversation
  *                     with the request's bytes reversed; until the lane ends
  *   accept-die        accept one conversation, then exit without replying
- *   pingpong N        receive N messages on the parent lane, check each,
- *                     answer each with its sequence number and checksum
+ *   pingpong N        pull a lane from the parent, receive N messages on
+ *                     the parent lane, check each, answer each on the
+ *                     pulled lane with its sequence number and checksum
  *   relay             pull a lane and a memory object from the parent, push
  *                     the memory over the lane with READ|MAP only
  *   sink              pull a lane from the parent, pull a memory object on
@@ -66,9 +67,8 @@ static void fault(const char *kind)
 	} else if (!strcmp(kind, "int3")) {
 		__asm__ volatile("int3");
 	} else if (!strcmp(kind, "div0")) {
-		volatile int zero = 0;
-		volatile int x = 1 / zero;
-		(void)x;
+		/* In asm: the compiler may turn 1 / x into a comparison. */
+		__asm__ volatile("xor %%edx, %%edx\n\tdivl %%ecx" : : "a"(1), "c"(0) : "edx");
 	} else if (!strcmp(kind, "hlt")) {
 		__asm__ volatile("hlt");
 	} else if (!strcmp(kind, "cli")) {
@@ -237,8 +237,12 @@ int main(int argc, char **argv)
 		return echo();
 	if (!strcmp(role, "accept-die"))
 		return accept_die();
-	if (!strcmp(role, "pingpong"))
-		return pingpong_server(&q, start->parent, strtoul(arg, NULL, 0));
+	if (!strcmp(role, "pingpong")) {
+		kestrel_handle_t reply;
+		if (pull_handle(start->parent, &reply))
+			return 60;
+		return pingpong_server(&q, start->parent, reply, strtoul(arg, NULL, 0));
+	}
 	if (!strcmp(role, "relay"))
 		return relay();
 	if (!strcmp(role, "sink"))
