@@ -20,12 +20,33 @@
 
 #define HANDLE_TABLE_INITIAL 32
 
+static void handle_table_free(struct handle_table *t)
+{
+	kfree(t->entries);
+	kfree(t);
+}
+
+/* The process is gone (no thread, no handle to the table): drop what it
+ * held; the memory goes with the last hold. */
 static void handle_table_destroy(struct kobject *obj)
 {
 	struct handle_table *t = (struct handle_table *)obj;
+	spin_lock(&t->lock);
+	t->dead = true;
+	spin_unlock(&t->lock);
 	handle_table_clear(t);
-	kfree(t->entries);
-	kfree(t);
+	handle_table_release(t);
+}
+
+void handle_table_hold(struct handle_table *t)
+{
+	__atomic_fetch_add(&t->holds, 1, __ATOMIC_RELAXED);
+}
+
+void handle_table_release(struct handle_table *t)
+{
+	if (__atomic_sub_fetch(&t->holds, 1, __ATOMIC_ACQ_REL) == 0)
+		handle_table_free(t);
 }
 
 struct handle_table *handle_table_create(const struct kestrel_credentials *creds)
@@ -42,6 +63,7 @@ struct handle_table *handle_table_create(const struct kestrel_credentials *creds
 	spin_init(&t->lock, "handles", LOCK_ORDER_HANDLES);
 	t->capacity = HANDLE_TABLE_INITIAL;
 	t->next_free_hint = 1;
+	t->holds = 1; /* the live table's own */
 	if (creds)
 		t->creds = *creds;
 	return t;
@@ -88,11 +110,14 @@ int64_t handle_table_install(struct handle_table *t, struct kobject *obj, uint32
 {
 	kobject_get(obj);
 	spin_lock(&t->lock);
-	uint32_t slot = find_free_slot(t);
-	if (!slot) {
+	uint32_t slot = t->dead ? 0 : find_free_slot(t);
+	/* find_free_slot() may drop the lock: the table may have died. */
+	if (!slot || t->dead) {
+		int64_t rc = t->dead ? -KE_END_OF_LANE
+				     : t->capacity >= KESTREL_MAX_HANDLES ? -KE_LIMIT : -KE_NO_MEMORY;
 		spin_unlock(&t->lock);
 		kobject_put(obj);
-		return t->capacity >= KESTREL_MAX_HANDLES ? -KE_LIMIT : -KE_NO_MEMORY;
+		return rc;
 	}
 	t->entries[slot].obj = obj;
 	t->entries[slot].rights = rights & KESTREL_RIGHTS_ALL;

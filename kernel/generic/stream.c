@@ -2,17 +2,19 @@
  * Streams and action chains (see <kestrel/stream.h>; kernel glue in ipc.h).
  *
  * A stream has two lanes. Each lane keeps a FIFO of operations whose
- * current action waits for a counterpart from the other lane; at most one
- * of the two FIFOs is non-empty at any time (a new action first looks at
- * the peer's FIFO and pairs with its head).
+ * current action waits for a counterpart from the other lane, in the
+ * order the actions were issued. Whenever both FIFOs have a head, the two
+ * heads meet; so outside of pairing at most one FIFO is non-empty.
  *
- * An operation (a submitted chain) is driven by op_run(): for its current
- * action it takes the stream lock, pairs with the peer's first waiting
- * operation or queues itself, and drops the lock. Pairing completes one
- * action on each side *outside* the lock — copying into the receiver's
- * memory, installing a pushed handle — then both operations go on with
- * their next action. Whoever pairs drives both: the second party to arrive
- * does the work, in its own system call.
+ * An operation (a submitted chain) is driven by op_run(): its current
+ * action is queued on its lane and, unless someone else is pairing that
+ * stream, it pairs the heads itself (stream_pair_heads). Pairing completes
+ * one action on each side *outside* the lock — copying into the
+ * receiver's memory, installing a pushed handle — then a chain whose next
+ * action is on the same lane goes back to the head of its FIFO (it was
+ * issued before anything behind it), and the others go on elsewhere (their
+ * conversation) or complete. Whoever pairs drives both sides: the second
+ * party to arrive does the work, in its own system call.
  *
  * Data to send is copied from the sender's memory when it submits (so the
  * sender's buffer may be reused at once and nothing of the sender's space
@@ -57,6 +59,7 @@ struct lane {
 struct stream {
 	struct kobject obj; /* one reference per open lane and per operation */
 	struct spinlock lock;
+	bool pairing; /* someone is pairing the FIFOs' heads (lock held to change) */
 	struct lane lanes[2];
 };
 
@@ -132,6 +135,14 @@ static void fifo_push(struct lane *l, struct stream_op *op)
 	l->tail = op;
 }
 
+static void fifo_push_head(struct lane *l, struct stream_op *op)
+{
+	op->next = l->head;
+	l->head = op;
+	if (!l->tail)
+		l->tail = op;
+}
+
 static struct stream_op *fifo_pop(struct lane *l)
 {
 	struct stream_op *op = l->head;
@@ -179,7 +190,7 @@ static void op_release(struct stream_op *op)
 	}
 	stream_put(op->stream);
 	kobject_put((struct kobject *)op->space);
-	kobject_put(&op->table->obj);
+	handle_table_release(op->table);
 	queue_put(op->queue);
 	kfree(op->record);
 	kfree(op);
@@ -300,9 +311,61 @@ static void pair(struct stream_op *g, struct stream_op *t)
 	finish_action(t, ht < 0 ? ht : 0, ht > 0 ? ht : 0, 0);
 }
 
+/* Is op's current action one for lane `side` of stream s? */
+static bool op_waits_on(struct stream_op *op, struct stream *s, uint32_t side)
+{
+	if (op->failed || op->current == op->count)
+		return false;
+	bool on_conv = op->actions[op->current].flags & KESTREL_ACTF_CONVERSATION;
+	return on_conv ? op->conv == s && op->conv_side == side : op->stream == s && op->side == side;
+}
+
+/* Pair the two lanes' first operations for as long as both have one.
+ * Caller holds s->lock and has set s->pairing (so arrivals only queue
+ * themselves); the lock is dropped around each pair. An operation whose
+ * next action is on the same lane goes back to the *head* of its FIFO:
+ * its chain was issued before whatever waits behind it. Operations that
+ * are done, failed, or move on to their conversation go to *work. */
+static void stream_pair_heads(struct stream *s, struct stream_op **work)
+{
+	for (;;) {
+		struct stream_op *x = s->lanes[0].head, *y = s->lanes[1].head;
+		if (!x || !y)
+			return;
+		fifo_pop(&s->lanes[0]);
+		fifo_pop(&s->lanes[1]);
+		spin_unlock(&s->lock);
+		uint32_t xt = x->actions[x->current].type, yt = y->actions[y->current].type;
+		if (actions_match(xt, yt))
+			pair(x, y);
+		else if (actions_match(yt, xt))
+			pair(y, x);
+		else {
+			finish_action(x, -KE_INVALID, 0, 0);
+			finish_action(y, -KE_INVALID, 0, 0);
+		}
+		spin_lock(&s->lock);
+		struct stream_op *both[2] = {y, x}; /* pushed in reverse: x ends up first */
+		for (uint32_t i = 0; i < 2; i++) {
+			struct stream_op *o = both[i];
+			uint32_t side = o == x ? 0 : 1;
+			if (!s->lanes[0].closed && !s->lanes[1].closed && op_waits_on(o, s, side)) {
+				fifo_push_head(&s->lanes[side], o);
+				continue;
+			}
+			o->next = *work;
+			*work = o;
+		}
+	}
+}
+
 /*
- * Drive `op` and every operation it meets as far as they can go. The
- * worklist holds operations that are off every FIFO and owned by us.
+ * Drive `op` and every operation it meets as far as they can go. An
+ * operation's current action is queued on its lane's FIFO; whoever finds
+ * the stream not being paired pairs the FIFOs' heads (stream_pair_heads)
+ * while others arriving meanwhile only queue themselves, so each lane's
+ * actions meet in the order they were issued. The worklist holds
+ * operations that are off every FIFO and owned by us.
  */
 static void op_run(struct stream_op *op)
 {
@@ -312,42 +375,30 @@ static void op_run(struct stream_op *op)
 		op = work;
 		work = op->next;
 		op->next = 0;
-		for (;;) {
-			if (op->failed || op->current == op->count) {
-				op_complete(op);
-				break;
-			}
-			const struct kestrel_action *a = &op->actions[op->current];
-			bool on_conv = a->flags & KESTREL_ACTF_CONVERSATION;
-			struct stream *s = on_conv ? op->conv : op->stream;
-			uint32_t side = on_conv ? op->conv_side : op->side;
-			struct lane *mine = &s->lanes[side], *peer = &s->lanes[side ^ 1];
-			spin_lock(&s->lock);
-			if (mine->closed || peer->closed) {
-				spin_unlock(&s->lock);
-				finish_action(op, -KE_END_OF_LANE, 0, 0);
-				continue;
-			}
-			struct stream_op *other = fifo_pop(peer);
-			if (!other) {
-				fifo_push(mine, op);
-				__atomic_store_n(&op->pending.owner_obj, &s->obj, __ATOMIC_RELEASE);
-				spin_unlock(&s->lock);
-				break;
-			}
-			spin_unlock(&s->lock);
-			uint32_t mt = a->type, ot = other->actions[other->current].type;
-			if (actions_match(mt, ot))
-				pair(op, other);
-			else if (actions_match(ot, mt))
-				pair(other, op);
-			else {
-				finish_action(op, -KE_INVALID, 0, 0);
-				finish_action(other, -KE_INVALID, 0, 0);
-			}
-			other->next = work;
-			work = other;
+		if (op->failed || op->current == op->count) {
+			op_complete(op);
+			continue;
 		}
+		const struct kestrel_action *a = &op->actions[op->current];
+		bool on_conv = a->flags & KESTREL_ACTF_CONVERSATION;
+		struct stream *s = on_conv ? op->conv : op->stream;
+		uint32_t side = on_conv ? op->conv_side : op->side;
+		spin_lock(&s->lock);
+		if (s->lanes[0].closed || s->lanes[1].closed) {
+			spin_unlock(&s->lock);
+			finish_action(op, -KE_END_OF_LANE, 0, 0);
+			op->next = work;
+			work = op;
+			continue;
+		}
+		fifo_push(&s->lanes[side], op);
+		__atomic_store_n(&op->pending.owner_obj, &s->obj, __ATOMIC_RELEASE);
+		if (!s->pairing) {
+			s->pairing = true;
+			stream_pair_heads(s, &work);
+			s->pairing = false;
+		}
+		spin_unlock(&s->lock);
 	}
 }
 
@@ -421,7 +472,7 @@ static int chain_validate(struct stream_op *op, uint32_t *need)
 		switch (a->type) {
 		case KESTREL_ACT_OFFER:
 		case KESTREL_ACT_ACCEPT:
-			if (conv)
+			if (conv || have_conv)
 				return -KE_INVALID; /* one conversation per chain */
 			have_conv = true;
 			right = a->type == KESTREL_ACT_OFFER ? KESTREL_RIGHT_WRITE : KESTREL_RIGHT_READ;
@@ -559,7 +610,7 @@ static int submit_one(int64_t lane_h, struct queue *q, uint64_t actions, uint64_
 	op->space = u->space;
 	op->table = u->table;
 	kobject_get((struct kobject *)op->space);
-	kobject_get(&op->table->obj);
+	handle_table_hold(op->table); /* not a kobject reference: see handle.h */
 	queue_get(q);
 	op->queue = q;
 	op->pending.tag = tag;

@@ -8,6 +8,15 @@
  * The calls that take no table work on the calling thread's table and
  * understand the pseudo-handles KESTREL_THIS_SPACE and KESTREL_THIS_TABLE.
  *
+ * Lifetime: the table's kobject counts its threads, the handles to it and
+ * short lookups; when that count reaches zero the process is gone: every
+ * handle in it is dropped (closing its lanes, which is how peers learn of
+ * the death) and the table is dead. Pending IPC operations that will
+ * install handles into it hold it with handle_table_hold() instead, which
+ * keeps the memory but not the process alive; installing into a dead
+ * table fails. Otherwise an operation waiting on a lane of the same
+ * process would keep that process's lanes open for ever.
+ *
  * Lock: each table has its own (LOCK_ORDER_HANDLES); it is never held
  * while calling into an object.
  */
@@ -34,13 +43,21 @@ struct handle_table {
 	uint32_t used;
 	uint32_t next_free_hint;
 	bool privileged; /* the boot process: may shut the machine down */
+	bool dead;       /* cleared for good (lock held to change or test) */
+	uint32_t holds;  /* atomic: handle_table_hold()s, +1 while not dead */
 	struct kestrel_credentials creds;
 };
 
 struct handle_table *handle_table_create(const struct kestrel_credentials *creds);
 
+/* Keep a table's memory (not its process) alive, for an operation that
+ * may install handles into it later; release when done. */
+void handle_table_hold(struct handle_table *t);
+void handle_table_release(struct handle_table *t);
+
 /* Install obj with rights in table: takes a new reference. Returns the
- * handle (> 0) or -KE_LIMIT / -KE_NO_MEMORY. */
+ * handle (> 0) or -KE_LIMIT / -KE_NO_MEMORY, or -KE_END_OF_LANE if the
+ * table's process is gone. */
 int64_t handle_table_install(struct handle_table *t, struct kobject *obj, uint32_t rights);
 /* Look a handle up, checking type (KESTREL_OBJ_NONE: any) and that all of
  * `need` rights are present. On success *out holds a new reference the

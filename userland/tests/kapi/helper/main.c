@@ -22,6 +22,7 @@
  *                     no TRANSFER right); report both to the parent
  *   creds             ATTACH_CREDS + SEND on the parent lane
  *   hold              pull a lane from the parent, close it, exit
+ *   pending-exit      leave a receive pending on the parent lane, exit
  *
  * Results go to the parent as KESTREL_PARENT_DATA messages or the exit
  * status; the parent does the checking.
@@ -251,5 +252,9 @@ int main(int argc, char **argv)
 		return creds();
 	if (!strcmp(role, "hold"))
 		return hold();
+	if (!strcmp(role, "pending-exit")) {
+		struct kestrel_action r = kestrel_act_recv_inline(8);
+		return kestrel_submit(start->parent, q.handle, &r, 1, 1) < 0 ? 70 : 0;
+	}
 	return 4;
 }

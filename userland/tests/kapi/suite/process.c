@@ -336,3 +336,24 @@ KAPI_TEST(process_spawn_rejects_corrupt_images)
 	}
 	CHECK(objects_settle(&before, &after));
 }
+
+KAPI_TEST(process_exit_with_operations_pending)
+{
+	/* A process that exits with a receive pending on its lane to us is
+	 * gone all the same: the pending operation does not keep its handle
+	 * table (and so that lane) alive. */
+	struct kestrel_system_info before, after;
+	CHECK_EQ(quiet_info(&before), 0);
+	struct kestrel_queue q;
+	CHECK_OK(kestrel_queue_open(&q, KESTREL_QUEUE_MIN));
+	struct kestrel_process p;
+	CHECK_OK(kapi_spawn_helper(&p, (const char *const[]){"pending-exit", NULL}, 0, NULL, NULL,
+				   0));
+	CHECK_EQ(kapi_child_exit(&q, p.lane, WAIT), 0);
+	char buf[8];
+	CHECK_EQ(kapi_recv(&q, p.lane, buf, sizeof(buf), WAIT), -KE_END_OF_LANE);
+	kapi_child_close(&p);
+	kestrel_queue_close(&q);
+	CHECK_MSG(objects_settle(&before, &after), "%lld objects left behind",
+		  (long long)(after.objects - before.objects));
+}

@@ -240,6 +240,11 @@ KAPI_TEST(stream_malformed_chains_are_refused)
 	struct kestrel_action two[2] = {kestrel_act_offer(0),
 					kestrel_on_conversation(kestrel_act_offer(0))};
 	CHECK_ERR(kestrel_submit(p.a, q, two, 2, 1), KE_INVALID);
+	/* Two conversations in one chain. */
+	struct kestrel_action twice[2] = {kestrel_act_offer(0), kestrel_act_accept(0)};
+	CHECK_ERR(kestrel_submit(p.a, q, twice, 2, 1), KE_INVALID);
+	twice[1] = kestrel_act_offer(KESTREL_ACTF_NO_HANDLE);
+	CHECK_ERR(kestrel_submit(p.a, q, twice, 2, 1), KE_INVALID);
 	/* A SEND whose buffer is not readable. */
 	struct kestrel_action s = kestrel_act_send((void *)KAPI_UNMAPPED, 16);
 	CHECK_ERR(kestrel_submit(p.a, q, &s, 1, 1), KE_FAULT);
@@ -628,5 +633,32 @@ KAPI_TEST(stream_cancel_races_with_completion)
 	CHECK_EQ(next, rs.count);
 	kapi_note("%u receives cancelled in the race", cancelled);
 	CHECK(kestrel_queue_peek(&p.q) == NULL);
+	pair_close(&p);
+}
+
+KAPI_TEST(stream_chains_meet_in_issue_order)
+{
+	/* The server posts [RECV, SEND] and then [RECV]; the client sends
+	 * [SEND, RECV] and then [SEND]. The first chain's SEND was issued
+	 * before the second chain's RECV, so the client's RECV meets it. */
+	struct pair p;
+	CHECK_OK(pair_open(&p));
+	static const char q1[] = "q1", q2[] = "q2", r1[] = "r1";
+	struct kestrel_action s1[2] = {kestrel_act_recv_inline(8), kestrel_act_send(r1, 3)};
+	struct kestrel_action s2[1] = {kestrel_act_recv_inline(8)};
+	struct kestrel_action c1[2] = {kestrel_act_send(q1, 3), kestrel_act_recv_inline(8)};
+	struct kestrel_action c2[1] = {kestrel_act_send(q2, 3)};
+	int64_t t1 = CHECK_OK(chain_submit(&p.q, p.b, s1, 2));
+	int64_t t2 = CHECK_OK(chain_submit(&p.q, p.b, s2, 1));
+	int64_t t3 = CHECK_OK(chain_submit(&p.q, p.a, c1, 2));
+	int64_t t4 = CHECK_OK(chain_submit(&p.q, p.a, c2, 1));
+	struct rec out;
+	CHECK_EQ(chain_wait(&p.q, (uint64_t)t3, &out, WAIT), 0);
+	CHECK(!memcmp(kestrel_result_data(rec_c(&out), 1), r1, 3));
+	CHECK_EQ(chain_wait(&p.q, (uint64_t)t1, &out, WAIT), 0);
+	CHECK(!memcmp(kestrel_result_data(rec_c(&out), 0), q1, 3));
+	CHECK_EQ(chain_wait(&p.q, (uint64_t)t2, &out, WAIT), 0);
+	CHECK(!memcmp(kestrel_result_data(rec_c(&out), 0), q2, 3));
+	CHECK_EQ(chain_wait(&p.q, (uint64_t)t4, &out, WAIT), 0);
 	pair_close(&p);
 }
