@@ -16,7 +16,7 @@
 
 #define KESTREL_INIT_PATH "kestrel/init"
 #define KESTREL_INIT_MAGIC 0x4b494e49u /* "KINI" */
-#define KESTREL_INIT_VERSION 1
+#define KESTREL_INIT_VERSION 2 /* 2: driver capabilities */
 
 struct kestrel_init_info {
 	uint32_t magic;
@@ -25,8 +25,12 @@ struct kestrel_init_info {
 	uint32_t cpu_count;
 	uint64_t initrd_size;         /* bytes */
 	kestrel_handle_t self_thread; /* init's own thread (all rights) */
-	uint32_t reserved;
+	/* Driver capabilities (device.h, docs/kernel/devices.md), for init
+	 * to hand on to the drivers it starts: */
+	kestrel_handle_t ioports;     /* all I/O ports (READ WRITE CONTROL TRANSFER DUPLICATE) */
 	char cmdline[1024];           /* the kernel command line, NUL-terminated */
+	kestrel_handle_t irq_control; /* binds interrupt lines (CONTROL TRANSFER DUPLICATE) */
+	kestrel_handle_t physical;    /* device memory ranges (CONTROL TRANSFER DUPLICATE) */
 };
 
 #endif

@@ -40,7 +40,7 @@ enum kestrel_record_kind {
 	KESTREL_REC_PAD = 0,        /* skip `length` bytes */
 	KESTREL_REC_SUBMISSION = 1, /* struct kestrel_completion + results */
 	KESTREL_REC_TIMER = 2,      /* struct kestrel_completion, no results */
-	KESTREL_REC_IRQ = 3,        /* struct kestrel_completion; value = IRQ sequence */
+	KESTREL_REC_IRQ = 3,        /* struct kestrel_completion, no results; status = IRQ sequence (device.h) */
 	KESTREL_REC_OBSERVE = 4,    /* struct kestrel_completion + struct kestrel_observation */
 };
 

@@ -17,6 +17,7 @@
 #ifndef KESTREL_SYSCALL_H
 #define KESTREL_SYSCALL_H
 
+#include <kestrel/device.h>
 #include <kestrel/error.h>
 #include <kestrel/memory.h>
 #include <kestrel/object.h>
@@ -59,7 +60,8 @@ enum kestrel_syscall {
 	/* memory_size(h) -> size in bytes */
 	KESTREL_SYS_MEMORY_SIZE,
 	/* memory_cow(h, offset, size) -> a new memory object: a copy-on-write
-	 * view of [offset, offset+size) of h. Needs READ. KE_INVALID. */
+	 * view of [offset, offset+size) of h. Needs READ. KE_INVALID (size 0,
+	 * offset or size not page-aligned, outside h, device memory). */
 	KESTREL_SYS_MEMORY_COW,
 	/* memory_physical(h) -> physical address of a contiguous object's first
 	 * page (for DMA). Needs CONTROL. KE_INVALID if not contiguous. */
@@ -90,10 +92,14 @@ enum kestrel_syscall {
 	/* thread_create(space, table, ip, sp, arg, flags) -> handle (all rights).
 	 * A user thread in `space` using handle table `table`, starting at ip
 	 * with stack pointer sp and rdi = arg. Needs MAP on the space, WRITE on
-	 * the table. flags: KESTREL_THREAD_*. KE_INVALID (non-canonical or kernel
-	 * ip/sp, unknown flags). */
+	 * the table. flags: KESTREL_THREAD_* (LINUX: system calls that are not
+	 * Kestrel calls go to the observer, see thread_observe; create it
+	 * STOPPED and attach the observer before starting it). KE_INVALID
+	 * (non-canonical or kernel ip/sp, unknown flags). */
 	KESTREL_SYS_THREAD_CREATE,
-	/* thread_start(h) -> 0. Needs CONTROL. KE_BUSY if not stopped. */
+	/* thread_start(h) -> 0. Needs CONTROL. KE_BUSY if not stopped (created
+	 * stopped and not started yet; a thread stopped at an observation event
+	 * goes on with thread_resume). */
 	KESTREL_SYS_THREAD_START,
 	/* thread_kill(h) -> 0. Needs CONTROL. The thread ends at its next
 	 * entry to the kernel (at once if it is blocked or stopped). */
@@ -103,8 +109,11 @@ enum kestrel_syscall {
 	/* thread_yield() -> 0 */
 	KESTREL_SYS_THREAD_YIELD,
 	/* thread_get_regs(h, set, void *buf, size) / thread_set_regs(...) -> 0.
-	 * Needs CONTROL; the thread must be stopped (KE_BUSY) unless it is the
-	 * caller reading itself. size must be the set's size (KE_INVALID). */
+	 * Needs CONTROL; the thread must be stopped — created stopped and not
+	 * started, or stopped at an observation event — (KE_BUSY) unless it is
+	 * the caller reading itself. size must be the set's size (KE_INVALID);
+	 * set_regs: KE_INVALID for a kernel or non-canonical rip, FS/GS base or
+	 * reserved MXCSR bits. */
 	KESTREL_SYS_THREAD_GET_REGS,
 	KESTREL_SYS_THREAD_SET_REGS,
 	/* thread_set_priority(h, prio) -> 0. KESTREL_PRIORITY_MIN..MAX. Needs CONTROL. */
@@ -112,6 +121,26 @@ enum kestrel_syscall {
 	/* thread_set_affinity(h, cpu_mask) -> 0. KE_INVALID if no online CPU
 	 * is in the mask. Needs CONTROL. */
 	KESTREL_SYS_THREAD_SET_AFFINITY,
+	/* thread_observe(h, queue, tag) -> 0. Attaches `queue` as the thread's
+	 * observer: from now on its events (thread.h, "Observation") complete
+	 * into the queue as KESTREL_REC_OBSERVE records with this tag. Room for
+	 * two records is reserved at once and kept reserved (one for the next
+	 * stop, one for the exit), so no event is ever dropped. Needs OBSERVE
+	 * on h and WAIT on the queue. queue = KESTREL_HANDLE_NONE detaches the
+	 * observer (KE_NOT_FOUND if there is none); a thread stopped at that
+	 * moment handles its event as an unobserved thread would (it ends).
+	 * The observer also goes away when the queue object is destroyed (its
+	 * last handle closed and no operation using it), with the same effect.
+	 * KE_BUSY (observed already, or the thread has ended), KE_NO_SPACE. */
+	KESTREL_SYS_THREAD_OBSERVE,
+	/* thread_resume(h, sequence, action) -> 0. Ends the stop reported with
+	 * `sequence`; action: KESTREL_RESUME_* (thread.h). Needs OBSERVE.
+	 * Continuing reserves room for the thread's next event first: if the
+	 * queue cannot hold it, KE_NO_SPACE and the thread stays stopped
+	 * (consume records and retry, or kill it). KE_BUSY (not stopped for
+	 * observation), KE_NOT_FOUND (stopped, but for another sequence),
+	 * KE_INVALID (unknown action). */
+	KESTREL_SYS_THREAD_RESUME,
 
 	/* stream_create(kestrel_handle_t out[2]) -> 0. Two lanes (READ WRITE
 	 * TRANSFER DUPLICATE). */
@@ -121,7 +150,8 @@ enum kestrel_syscall {
 	 * address. capacity: a power of two in KESTREL_QUEUE_MIN..MAX. */
 	KESTREL_SYS_QUEUE_CREATE,
 	/* queue_wait(h, index, timeout_ns) -> the queue's tail. Blocks until
-	 * tail != index (or the relative timeout, KE_TIMEOUT; 0 = forever). */
+	 * tail != index (or the relative timeout, KE_TIMEOUT; 0 = forever).
+	 * KE_CANCELLED: the thread was killed while it waited. */
 	KESTREL_SYS_QUEUE_WAIT,
 	/* submit(lane, queue, const struct kestrel_action *actions, count, tag)
 	 * -> 0. Needs WRITE on the lane for sending actions, READ for
@@ -140,13 +170,69 @@ enum kestrel_syscall {
 	KESTREL_SYS_TIMER_SUBMIT,
 
 	/* futex_wait(const uint32_t *addr, expected, timeout_ns) -> 0 when woken;
-	 * KE_AGAIN if *addr != expected; KE_TIMEOUT. */
+	 * KE_AGAIN if *addr != expected; KE_TIMEOUT; KE_CANCELLED (killed while
+	 * waiting). addr must be 4-byte aligned (KE_INVALID). */
 	KESTREL_SYS_FUTEX_WAIT,
 	/* futex_wake(const uint32_t *addr, count) -> threads woken */
 	KESTREL_SYS_FUTEX_WAKE,
 
+	/* ---- Driver capabilities (device.h, docs/kernel/devices.md) ---- */
+
+	/* ioports_create(ioports, base, count) -> a handle to the I/O-port
+	 * range [base, base+count), with the rights of `ioports`. Needs CONTROL
+	 * on it. count >= 1 and base+count <= KESTREL_IOPORTS_COUNT
+	 * (KE_INVALID); the range must lie inside that of `ioports`
+	 * (KE_ACCESS). init receives all ports (init.h), with READ WRITE
+	 * CONTROL TRANSFER DUPLICATE. */
+	KESTREL_SYS_IOPORTS_CREATE,
+	/* ioport_in(ioports, port, width) -> the value read (zero-extended).
+	 * Needs READ. ioport_out(ioports, port, width, value) -> 0. Needs WRITE.
+	 * width: 1, 2 or 4 bytes (KE_INVALID); value must fit in width bytes
+	 * (KE_INVALID); [port, port+width) must lie inside the handle's range
+	 * (KE_ACCESS, also for a port beyond 65535). */
+	KESTREL_SYS_IOPORT_IN,
+	KESTREL_SYS_IOPORT_OUT,
+	/* irq_create(irq_control, number, flags) -> a handle to a new IRQ object
+	 * (WAIT CONTROL TRANSFER DUPLICATE) bound to GSI `number` (or ISA IRQ
+	 * `number` with KESTREL_IRQ_ISA). Needs CONTROL on the IRQ-control
+	 * capability (init.h; KE_BAD_TYPE for an IRQ object that is a bound
+	 * line). The line is routed to a kernel vector, unmasked, with the
+	 * trigger mode and polarity in flags (KESTREL_IRQ_*). KE_INVALID: no
+	 * IO APIC serves the GSI, an ISA IRQ above 15, unknown flags. KE_BUSY:
+	 * the GSI is bound to another IRQ object. Closing the object's last
+	 * handle masks the line, frees the GSI and completes pending waits
+	 * with KE_CANCELLED. */
+	KESTREL_SYS_IRQ_CREATE,
+	/* irq_submit(irq, queue, tag) -> 0. An asynchronous wait: a
+	 * KESTREL_REC_IRQ completion (device.h: status = sequence number) on
+	 * the next interrupt not yet reported, at once if one has arrived
+	 * already. Waits are served in submission order, one per interrupt.
+	 * Needs WAIT on both. Cancellable with cancel(queue, tag). KE_NO_SPACE,
+	 * KE_BAD_TYPE (the IRQ-control capability). */
+	KESTREL_SYS_IRQ_SUBMIT,
+	/* irq_ack(irq, sequence) -> 0. The driver has served interrupts up to
+	 * `sequence`: a level-triggered line masked since that interrupt (the
+	 * newest) is unmasked; an older sequence number changes nothing.
+	 * Needs CONTROL. KE_INVALID: 0 or a sequence number not yet reported
+	 * in a completion. */
+	KESTREL_SYS_IRQ_ACK,
+	/* memory_physical_range(physical, phys_base, size, cache) -> a memory
+	 * object over the physical range [phys_base, phys_base+size): device
+	 * memory (MMIO), with READ WRITE MAP TRANSFER DUPLICATE (never
+	 * executable). Needs CONTROL on the physical-range capability (init.h).
+	 * phys_base and size page-aligned, size at most KESTREL_MEMORY_MAX, the
+	 * range below 2^52 (KE_INVALID). cache: KESTREL_CACHE_* (KE_INVALID;
+	 * WRITE_COMBINING: KE_NOT_SUPPORTED). KE_ACCESS: the range overlaps RAM
+	 * or firmware memory of the boot memory map (anything but "reserved"
+	 * and holes: the kernel's allocator, the kernel, ACPI tables), or
+	 * registers the kernel drives itself (local APIC, IO APICs). Only for
+	 * mapping: the kernel does not read or write it for anyone (space_read
+	 * / space_write over it: KE_FAULT; memory_cow: KE_INVALID). */
+	KESTREL_SYS_MEMORY_PHYSICAL_RANGE,
+
 	/* shutdown(status) -> does not return. Powers the machine off (under
-	 * QEMU: exits with the status, 0 = success). Only for the privileged
+	 * QEMU, through isa-debug-exit: status 0 exits QEMU with 33, anything
+	 * else with 35). Only for the privileged
 	 * boot process (init): KE_ACCESS for anyone else. */
 	KESTREL_SYS_SHUTDOWN,
 

@@ -1,8 +1,10 @@
 /*
  * Starting the first user process (see <kestrel/init.h>): load the static
  * ELF program KESTREL_INIT_PATH from the initrd into a new address space,
- * give it a handle table with the initrd as a memory object and its own
- * thread, and start it. From here on, user space (init) loads everything
+ * give it a handle table with the initrd as a memory object, its own
+ * thread and the driver capabilities (all I/O ports, IRQ control,
+ * physical ranges), and
+ * start it. From here on, user space (init) loads everything
  * else.
  *
  * The program file is checked like any untrusted ELF (boot/elf64.c): a bad
@@ -18,9 +20,12 @@
 #include "handle.h"
 #include "init_process.h"
 #include "initrd.h"
+#include "ioports.h"
+#include "irq.h"
 #include "kstring.h"
 #include "log.h"
 #include "memobj.h"
+#include "physical.h"
 #include "space.h"
 #include "uthread.h"
 
@@ -70,6 +75,18 @@ static int map_fresh(struct space *s, uint64_t addr, uint64_t size, uint32_t pro
 	else
 		*out = m;
 	return rc;
+}
+
+/* Install a new capability object (taking over its creation reference). */
+static int install_capability(struct handle_table *t, struct kobject *obj, uint32_t rights,
+			      kestrel_handle_t *out)
+{
+	if (!obj)
+		return -KE_NO_MEMORY;
+	int64_t h = handle_table_install(t, obj, rights);
+	kobject_put(obj);
+	*out = (kestrel_handle_t)(h > 0 ? h : 0);
+	return h < 0 ? (int)h : 0;
 }
 
 static int start_init(const struct cpio_entry *file, const struct kestrel_bootinfo *bi)
@@ -132,6 +149,23 @@ static int start_init(const struct cpio_entry *file, const struct kestrel_bootin
 		rc = h < 0 ? (int)h : 0;
 		info.self_thread = (kestrel_handle_t)h;
 	}
+	/* Driver capabilities: init alone holds them, and decides which
+	 * driver gets which part (docs/kernel/devices.md). */
+	if (!rc)
+		rc = install_capability(t, ioports_create_all(),
+					KESTREL_RIGHT_READ | KESTREL_RIGHT_WRITE | KESTREL_RIGHT_CONTROL |
+						KESTREL_RIGHT_TRANSFER | KESTREL_RIGHT_DUPLICATE,
+					&info.ioports);
+	if (!rc)
+		rc = install_capability(t, irq_control_create(),
+					KESTREL_RIGHT_CONTROL | KESTREL_RIGHT_TRANSFER |
+						KESTREL_RIGHT_DUPLICATE,
+					&info.irq_control);
+	if (!rc)
+		rc = install_capability(t, physical_capability_create(),
+					KESTREL_RIGHT_CONTROL | KESTREL_RIGHT_TRANSFER |
+						KESTREL_RIGHT_DUPLICATE,
+					&info.physical);
 	if (!rc) {
 		size_t n = strlen(bi->cmdline);
 		if (n >= sizeof(info.cmdline))

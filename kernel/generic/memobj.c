@@ -79,7 +79,7 @@ static void memobj_destroy(struct kobject *o)
 	KASSERT(!m->mappings && !m->wp_inflight && !m->waiters);
 	if (m->kind == MEMOBJ_CONTIGUOUS)
 		pmm_free_pages(m->contig_base, m->contig_order);
-	else
+	else if (m->kind == MEMOBJ_ANONYMOUS)
 		memobj_radix_destroy(&m->pages, memobj_release_entry, 0);
 	kfree(m);
 }
@@ -126,6 +126,18 @@ struct memobj *memobj_create_contiguous(uint64_t size, paddr_t limit)
 	return m;
 }
 
+struct memobj *memobj_create_physical(paddr_t base, uint64_t size, uint32_t cache)
+{
+	if (size == 0 || size > KESTREL_MEMORY_MAX || (base | size) & (PAGE_SIZE - 1))
+		return 0;
+	struct memobj *m = memobj_alloc(size, MEMOBJ_PHYSICAL);
+	if (m) {
+		m->phys_base = base;
+		m->phys_cache = cache;
+	}
+	return m;
+}
+
 uint64_t memobj_size(const struct memobj *m)
 {
 	return m->size;
@@ -140,6 +152,8 @@ uint64_t memobj_resident_pages(struct memobj *m)
 {
 	if (m->kind == MEMOBJ_CONTIGUOUS)
 		return 1ull << m->contig_order;
+	if (m->kind == MEMOBJ_PHYSICAL)
+		return 0;
 	spin_lock(&m->lock);
 	uint64_t n = m->resident;
 	spin_unlock(&m->lock);
@@ -281,6 +295,12 @@ int memobj_fault(struct memobj *m, uint64_t offset, bool write, uint32_t prot,
 		spin_unlock(&m->lock);
 		return rc;
 	}
+	if (m->kind == MEMOBJ_PHYSICAL) {
+		rc = mmu_map_page_cache(mmu, va, m->phys_base + PAGE_ALIGN_DOWN(offset), prot,
+					m->phys_cache);
+		spin_unlock(&m->lock);
+		return rc;
+	}
 	uint64_t index = offset >> PAGE_SHIFT;
 	uint64_t *slot = memobj_page_locked(m, index);
 	if (!slot) {
@@ -309,7 +329,8 @@ static bool memobj_range_ok(const struct memobj *m, uint64_t offset, size_t n)
 
 int memobj_read(struct memobj *m, uint64_t offset, void *dst, size_t n)
 {
-	if (!memobj_range_ok(m, offset, n))
+	/* Device memory: reading it may have side effects; not for us. */
+	if (!memobj_range_ok(m, offset, n) || m->kind == MEMOBJ_PHYSICAL)
 		return -KE_INVALID;
 	uint8_t *out = dst;
 	while (n) {
@@ -337,7 +358,7 @@ int memobj_read(struct memobj *m, uint64_t offset, void *dst, size_t n)
 
 int memobj_write(struct memobj *m, uint64_t offset, const void *src, size_t n)
 {
-	if (!memobj_range_ok(m, offset, n))
+	if (!memobj_range_ok(m, offset, n) || m->kind == MEMOBJ_PHYSICAL)
 		return -KE_INVALID;
 	const uint8_t *in = src;
 	while (n) {
@@ -375,7 +396,7 @@ int memobj_write(struct memobj *m, uint64_t offset, const void *src, size_t n)
 
 paddr_t memobj_pin_page(struct memobj *m, uint64_t offset)
 {
-	if (offset >= m->size)
+	if (offset >= m->size || m->kind == MEMOBJ_PHYSICAL)
 		return 0;
 	if (m->kind == MEMOBJ_CONTIGUOUS)
 		return m->contig_base + PAGE_ALIGN_DOWN(offset);
@@ -448,7 +469,7 @@ static bool memobj_share_range_locked(struct memobj *view, struct memobj *src,
 struct memobj *memobj_create_cow(struct memobj *src, uint64_t offset, uint64_t size)
 {
 	if (size == 0 || (offset & (PAGE_SIZE - 1)) || offset > src->size ||
-	    size > src->size - offset)
+	    size > src->size - offset || src->kind == MEMOBJ_PHYSICAL)
 		return 0;
 	size = PAGE_ALIGN_UP(size); /* still inside: src->size is page-aligned */
 	struct memobj *view = memobj_create_anonymous(size);

@@ -25,8 +25,10 @@
 #include "clock.h"
 #include "handle.h"
 #include "ipc.h"
+#include "irq.h"
 #include "kstring.h"
 #include "memobj.h"
+#include "observe.h"
 #include "panic.h"
 #include "sched.h"
 #include "slab.h"
@@ -55,9 +57,16 @@ struct queue {
 	struct queue_waiter *waiters;
 };
 
+static void queue_drop_timers(struct queue *q);
+
 static void queue_destroy(struct kobject *obj)
 {
 	struct queue *q = (struct queue *)obj;
+	/* Observed threads refer to us weakly, with reservations in our
+	 * pending list: detach them first. */
+	observe_queue_gone(q);
+	/* So do timers: nobody is left to read their completions. */
+	queue_drop_timers(q);
 	KASSERT(q->pending.next == &q->pending);
 	kobject_put(&q->mem->obj);
 	kfree(q->pages);
@@ -72,6 +81,11 @@ void queue_get(struct queue *q)
 void queue_put(struct queue *q)
 {
 	kobject_put(&q->obj);
+}
+
+bool queue_tryget(struct queue *q)
+{
+	return kobject_tryget(&q->obj);
 }
 
 int queue_from_handle(int64_t h, struct queue **out)
@@ -140,6 +154,16 @@ static void pending_unlink(struct queue_pending *p)
 	p->prev->next = p->next;
 	p->next->prev = p->prev;
 	p->next = p->prev = 0;
+}
+
+void queue_unreserve(struct queue *q, struct queue_pending *p)
+{
+	spin_lock(&q->lock);
+	if (p->next)
+		pending_unlink(p);
+	q->reserved -= p->reserved_bytes;
+	p->reserved_bytes = 0;
+	spin_unlock(&q->lock);
 }
 
 bool queue_complete(struct queue *q, struct queue_pending *p, const void *record, uint32_t len,
@@ -269,19 +293,53 @@ int64_t sys_queue_wait(int64_t h, uint64_t index, uint64_t timeout_ns)
 	return result;
 }
 
-/* ---- async timers ---- */
+/* ---- async timers ----
+ *
+ * A timer refers to its queue weakly: it holds only a reservation on the
+ * pending list, no reference. Otherwise a timer whose deadline is far
+ * away (or never: UINT64_MAX) would keep the queue and its memory alive
+ * long after the program that could read the completion is gone — a leak
+ * any program could repeat without bound. When the queue is destroyed
+ * (its last handle closed and no operation using it), the timers still
+ * pending are cancelled without a record (queue_drop_timers).
+ *
+ * Whoever unlinks a timer from the pending list owns it: the callback (a
+ * completion), cancel, or the queue's destruction. The callback does
+ * nothing with a timer it finds unlinked; ktimer_cancel() waits until a
+ * running callback has returned.
+ */
 
 struct queue_timer {
 	struct ktimer timer;
 	struct queue_pending pending;
-	struct queue *queue;
+	struct queue *queue; /* weak, see above */
 };
 
 static void timer_post(struct queue_timer *t, int64_t status, bool only_if_pending)
 {
 	struct kestrel_completion c = {{sizeof(c), KESTREL_REC_TIMER}, t->pending.tag, status, 0, 0};
-	if (queue_complete(t->queue, &t->pending, &c, sizeof(c), only_if_pending)) {
-		queue_put(t->queue);
+	if (queue_complete(t->queue, &t->pending, &c, sizeof(c), only_if_pending))
+		kfree(t);
+}
+
+/* The queue is being destroyed: cancel its timers, writing nothing. */
+static void queue_drop_timers(struct queue *q)
+{
+	for (;;) {
+		struct queue_timer *t = 0;
+		spin_lock(&q->lock);
+		for (struct queue_pending *p = q->pending.next; p != &q->pending; p = p->next) {
+			if (p->kind == QUEUE_PENDING_TIMER) {
+				pending_unlink(p);
+				q->reserved -= p->reserved_bytes;
+				t = p->owner;
+				break;
+			}
+		}
+		spin_unlock(&q->lock);
+		if (!t)
+			return;
+		ktimer_cancel(&t->timer); /* a running callback finds it unlinked */
 		kfree(t);
 	}
 }
@@ -303,7 +361,7 @@ int64_t sys_timer_submit(int64_t queue_h, uint64_t deadline, uint64_t tag)
 		return -KE_NO_MEMORY;
 	}
 	ktimer_init(&t->timer, timer_fired);
-	t->queue = q; /* the timer keeps our reference */
+	t->queue = q;
 	t->pending.tag = tag;
 	t->pending.kind = QUEUE_PENDING_TIMER;
 	t->pending.owner = t;
@@ -314,6 +372,9 @@ int64_t sys_timer_submit(int64_t queue_h, uint64_t deadline, uint64_t tag)
 		return rc;
 	}
 	ktimer_arm(&t->timer, deadline);
+	/* From here the timer may be gone already (fired, or the queue
+	 * destroyed by a close on another CPU once we drop our reference). */
+	queue_put(q);
 	return 0;
 }
 
@@ -325,7 +386,8 @@ int64_t sys_cancel(int64_t queue_h, uint64_t tag)
 		return rc;
 	spin_lock(&q->lock);
 	struct queue_pending *p = q->pending.next;
-	while (p != &q->pending && p->tag != tag)
+	/* Observation slots are reservations, not operations: not cancellable. */
+	while (p != &q->pending && (p->tag != tag || p->kind == QUEUE_PENDING_OBSERVE))
 		p = p->next;
 	if (p == &q->pending) {
 		spin_unlock(&q->lock);
@@ -339,6 +401,14 @@ int64_t sys_cancel(int64_t queue_h, uint64_t tag)
 		spin_unlock(&q->lock);
 		ktimer_cancel(&t->timer);
 		timer_post(t, -KE_CANCELLED, false);
+		queue_put(q);
+		return 0;
+	}
+	if (p->kind == QUEUE_PENDING_IRQ) {
+		/* As for timers: unlinked, the IRQ line's delivery fails. */
+		pending_unlink(p);
+		spin_unlock(&q->lock);
+		irq_cancel_wait(p);
 		queue_put(q);
 		return 0;
 	}

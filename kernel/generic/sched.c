@@ -76,6 +76,9 @@ struct sched_cpu {
 	uint64_t slice_end_ns;
 	struct spinlock timer_lock;
 	struct timerq timers;
+	/* The timer whose callback runs now (set under timer_lock). Kept
+	 * here, not in the timer, because a callback may free its timer. */
+	struct ktimer *firing;
 	uint64_t switches;
 	uint64_t idle_ns;
 	uint64_t migrations_in;
@@ -352,7 +355,6 @@ void ktimer_init(struct ktimer *k, void (*fn)(struct ktimer *))
 	timer_node_init(&k->node);
 	k->fn = fn;
 	k->cpu = 0;
-	k->firing = false;
 }
 
 void ktimer_arm(struct ktimer *k, uint64_t deadline)
@@ -380,9 +382,9 @@ bool ktimer_cancel(struct ktimer *k)
 		timerq_cancel(&tc->timers, &k->node);
 	spin_unlock(&tc->timer_lock);
 	arch_irq_restore(flags);
-	/* Popped but still running its callback on some CPU: wait, so the
+	/* Popped but still running its callback on its CPU: wait, so the
 	 * caller may free or reuse the timer when we return. */
-	while (__atomic_load_n(&k->firing, __ATOMIC_ACQUIRE))
+	while (__atomic_load_n(&tc->firing, __ATOMIC_ACQUIRE) == k)
 		arch_cpu_relax();
 	return was_armed;
 }
@@ -727,13 +729,12 @@ void timer_interrupt(void)
 		spin_lock(&sc->timer_lock);
 		struct timer_node *n = timerq_pop_expired(&sc->timers, now);
 		struct ktimer *k = n ? container_of(n, struct ktimer, node) : 0;
-		if (k)
-			__atomic_store_n(&k->firing, true, __ATOMIC_RELAXED);
+		__atomic_store_n(&sc->firing, k, __ATOMIC_RELAXED);
 		spin_unlock(&sc->timer_lock);
 		if (!k)
 			break;
-		k->fn(k);
-		__atomic_store_n(&k->firing, false, __ATOMIC_RELEASE);
+		k->fn(k); /* may free k */
+		__atomic_store_n(&sc->firing, (struct ktimer *)0, __ATOMIC_RELEASE);
 	}
 	spin_lock(&sc->lock);
 	if (cpu_current()->current != sc->idle && runqueue_count(&sc->rq) > 0 &&

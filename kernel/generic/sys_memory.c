@@ -97,7 +97,7 @@ int64_t sys_memory_cow(int64_t h, uint64_t offset, uint64_t size)
 	struct memobj *view = 0;
 	int64_t result;
 	if (!size || (offset | size) & (PAGE_SIZE - 1) || offset > objsize ||
-	    size > objsize - offset)
+	    size > objsize - offset || m->kind == MEMOBJ_PHYSICAL) /* device memory: no copy */
 		result = -KE_INVALID;
 	else if (!(view = memobj_create_cow(m, offset, size)))
 		result = -KE_NO_MEMORY;

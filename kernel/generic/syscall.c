@@ -12,9 +12,13 @@
 #include "clock.h"
 #include "handle.h"
 #include "cpu.h"
+#include "ioports.h"
 #include "ipc.h"
+#include "irq.h"
 #include "kobject.h"
 #include "log.h"
+#include "physical.h"
+#include "observe.h"
 #include "pmm.h"
 #include "sched.h"
 #include "sys_memory.h"
@@ -189,6 +193,10 @@ int64_t syscall_dispatch(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2, uin
 		return sys_thread_set_priority((int64_t)a0, a1);
 	case KESTREL_SYS_THREAD_SET_AFFINITY:
 		return sys_thread_set_affinity((int64_t)a0, a1);
+	case KESTREL_SYS_THREAD_OBSERVE:
+		return sys_thread_observe((int64_t)a0, (int64_t)a1, a2);
+	case KESTREL_SYS_THREAD_RESUME:
+		return sys_thread_resume((int64_t)a0, a1, a2);
 	case KESTREL_SYS_STREAM_CREATE:
 		return sys_stream_create(a0);
 	case KESTREL_SYS_QUEUE_CREATE:
@@ -207,6 +215,20 @@ int64_t syscall_dispatch(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2, uin
 		return sys_futex_wait(a0, a1, a2);
 	case KESTREL_SYS_FUTEX_WAKE:
 		return sys_futex_wake(a0, a1);
+	case KESTREL_SYS_IOPORTS_CREATE:
+		return sys_ioports_create((int64_t)a0, a1, a2);
+	case KESTREL_SYS_IOPORT_IN:
+		return sys_ioport_in((int64_t)a0, a1, a2);
+	case KESTREL_SYS_IOPORT_OUT:
+		return sys_ioport_out((int64_t)a0, a1, a2, a3);
+	case KESTREL_SYS_IRQ_CREATE:
+		return sys_irq_create((int64_t)a0, a1, a2);
+	case KESTREL_SYS_IRQ_SUBMIT:
+		return sys_irq_submit((int64_t)a0, (int64_t)a1, a2);
+	case KESTREL_SYS_IRQ_ACK:
+		return sys_irq_ack((int64_t)a0, a1);
+	case KESTREL_SYS_MEMORY_PHYSICAL_RANGE:
+		return sys_memory_physical_range((int64_t)a0, a1, a2, a3);
 	case KESTREL_SYS_SHUTDOWN:
 		return sys_shutdown(a0);
 	case KESTREL_SYS_SYSTEM_INFO:

@@ -14,8 +14,16 @@
  * and a thread running user code on another CPU gets a reschedule IPI
  * whose return path sees the flag.
  *
+ * Observation (observe.c) hooks in at the ends of a thread's life: every
+ * transition to EXITED (uthread_exit, killing a thread that never ran, or
+ * destroying one) is followed by observe_thread_ended(), which reports it
+ * and detaches the observer.
+ *
  * Lock: u->lock (LOCK_ORDER_UTHREAD) guards state, kill_requested and
- * kthread; unparking under it is allowed (the scheduler's locks come later).
+ * kthread; unparking under it is allowed (the scheduler's locks come
+ * later). Registers of a stopped thread (start_regs, fpu) are copied under
+ * it too, so a copy never races with thread_start. The observation lock
+ * comes before it.
  */
 #include "uthread.h"
 
@@ -27,6 +35,7 @@
 #include "handle.h"
 #include "kstring.h"
 #include "log.h"
+#include "observe.h"
 #include "panic.h"
 #include "sched.h"
 #include "slab.h"
@@ -39,6 +48,7 @@ static void uthread_destroy(struct kobject *obj)
 	struct uthread *u = (struct uthread *)obj;
 	/* Never started: it still holds its space and table. */
 	if (u->state == UTHREAD_STOPPED) {
+		observe_thread_ended(u, KESTREL_EXIT_KILLED);
 		kobject_put((struct kobject *)u->space);
 		kobject_put(&u->table->obj);
 	}
@@ -135,6 +145,7 @@ void uthread_kill(struct uthread *u)
 	}
 	spin_unlock(&u->lock);
 	if (release) {
+		observe_thread_ended(u, KESTREL_EXIT_KILLED);
 		kobject_put((struct kobject *)u->space);
 		kobject_put(&u->table->obj);
 	}
@@ -153,7 +164,11 @@ void uthread_exit(void)
 	spin_lock(&u->lock);
 	u->state = UTHREAD_EXITED;
 	u->kthread = 0;
+	uint32_t reason = u->kill_requested ? KESTREL_EXIT_KILLED
+			  : u->unhandled    ? KESTREL_EXIT_UNHANDLED
+					    : KESTREL_EXIT_CALL;
 	spin_unlock(&u->lock);
+	observe_thread_ended(u, reason);
 	/* Leave the address space before dropping it: it may be freed. */
 	uint64_t flags = arch_irq_save();
 	thread_set_user(thread_current(), 0);
@@ -170,6 +185,7 @@ void uthread_fatal_exception(const char *what, uint64_t ip, uint64_t addr)
 	log_warn("thread %u: %s at ip %llx (address %llx); no observer, the thread ends",
 		 thread_id(thread_current()), what, (unsigned long long)ip,
 		 (unsigned long long)addr);
+	uthread_current()->unhandled = true;
 	uthread_exit();
 }
 
@@ -210,8 +226,6 @@ int64_t sys_thread_create(int64_t space_h, int64_t table_h, uint64_t ip, uint64_
 		return -KE_INVALID;
 	if (!user_ip_ok(ip) || !user_ip_ok(sp - 1) || sp > KESTREL_USER_MAX)
 		return -KE_INVALID;
-	if (flags & KESTREL_THREAD_LINUX)
-		return -KE_NOT_SUPPORTED; /* needs observers */
 	struct kobject *space, *table;
 	int rc = handle_get(space_h, KESTREL_OBJ_SPACE, KESTREL_RIGHT_MAP, &space, 0);
 	if (rc)
@@ -263,6 +277,25 @@ int64_t sys_thread_kill(int64_t h)
 	return 0;
 }
 
+/* Copy a register set of a stopped thread to or from buf (buf NULL: only
+ * check): 0, or -KE_BUSY if it is not stopped (neither created stopped and
+ * not started, nor at an observation stop). */
+static int stopped_regs(struct uthread *u, uint64_t set, void *buf, bool write)
+{
+	void *regs = set == KESTREL_REGS_GENERAL ? (void *)&u->start_regs : (void *)u->fpu;
+	size_t n = set == KESTREL_REGS_GENERAL ? sizeof(u->start_regs) : sizeof(u->fpu);
+	spin_lock(&u->lock);
+	bool stopped = u->state == UTHREAD_STOPPED;
+	if (stopped && buf) {
+		if (write)
+			memcpy(regs, buf, n);
+		else
+			memcpy(buf, regs, n);
+	}
+	spin_unlock(&u->lock);
+	return stopped ? 0 : observe_regs(u, set, buf, write);
+}
+
 int64_t sys_thread_regs(int64_t h, uint64_t set, uint64_t buf, uint64_t size, bool write)
 {
 	size_t want = set == KESTREL_REGS_GENERAL ? sizeof(struct kestrel_regs_x86_64)
@@ -279,43 +312,42 @@ int64_t sys_thread_regs(int64_t h, uint64_t set, uint64_t buf, uint64_t size, bo
 		struct kestrel_regs_x86_64 regs;
 		uint8_t fpu[KESTREL_FPU_STATE_SIZE];
 	} tmp __attribute__((aligned(16)));
-	spin_lock(&u->lock);
-	bool stopped = u->state == UTHREAD_STOPPED;
-	spin_unlock(&u->lock);
-	if (!stopped && !(self && !write)) {
-		kobject_put(&u->obj);
-		return -KE_BUSY;
-	}
 	if (!write) {
-		if (set == KESTREL_REGS_GENERAL) {
-			if (self)
-				arch_get_user_regs(&tmp.regs);
-			else
-				tmp.regs = u->start_regs;
-		} else {
-			if (self)
-				arch_fpu_save(u->fpu);
+		if (self && set == KESTREL_REGS_GENERAL) {
+			arch_get_user_regs(&tmp.regs);
+		} else if (self) {
+			arch_fpu_save(u->fpu);
 			memcpy(tmp.fpu, u->fpu, sizeof(tmp.fpu));
+		} else {
+			rc = stopped_regs(u, set, &tmp, false);
 		}
-		rc = usercopy_to(buf, &tmp, want);
-	} else {
-		rc = usercopy_from(&tmp, buf, want);
-		if (!rc && set == KESTREL_REGS_GENERAL) {
-			if (!user_ip_ok(tmp.regs.rip) || !arch_user_address_ok(tmp.regs.fs_base) ||
-			    !arch_user_address_ok(tmp.regs.gs_base))
-				rc = -KE_INVALID;
-			else
-				u->start_regs = tmp.regs;
-		} else if (!rc) {
-			/* MXCSR reserved bits set would fault on restore. */
-			uint32_t mxcsr;
-			memcpy(&mxcsr, tmp.fpu + 24, 4);
-			if (mxcsr & 0xffff0000u)
-				rc = -KE_INVALID;
-			else
-				memcpy(u->fpu, tmp.fpu, sizeof(tmp.fpu));
-		}
+		if (!rc)
+			rc = usercopy_to(buf, &tmp, want);
+		kobject_put(&u->obj);
+		return rc;
 	}
+	/* Writing: a thread that is not stopped (the caller itself included)
+	 * is busy; checked first, as a bad buffer is the lesser error. The
+	 * copy into the thread checks again, under the lock. */
+	rc = self ? -KE_BUSY : stopped_regs(u, set, 0, true);
+	if (rc) {
+		kobject_put(&u->obj);
+		return rc;
+	}
+	rc = usercopy_from(&tmp, buf, want);
+	if (!rc && set == KESTREL_REGS_GENERAL) {
+		if (!user_ip_ok(tmp.regs.rip) || !arch_user_address_ok(tmp.regs.fs_base) ||
+		    !arch_user_address_ok(tmp.regs.gs_base))
+			rc = -KE_INVALID;
+	} else if (!rc) {
+		/* MXCSR reserved bits set would fault on restore. */
+		uint32_t mxcsr;
+		memcpy(&mxcsr, tmp.fpu + 24, 4);
+		if (mxcsr & 0xffff0000u)
+			rc = -KE_INVALID;
+	}
+	if (!rc)
+		rc = stopped_regs(u, set, &tmp, true);
 	kobject_put(&u->obj);
 	return rc;
 }

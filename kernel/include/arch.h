@@ -114,6 +114,28 @@ bool arch_user_address_ok(uint64_t addr);
  * until all have done so. Call without spinlocks held. */
 void arch_tlb_shootdown(uint64_t start, uint64_t end);
 
+/*
+ * Devices driven from user space (arch/<name>/device.c; generic side in
+ * ioports.c and irq.c). Port I/O: width 1, 2 or 4, already checked
+ * against the caller's capability. IRQ lines are the IO APIC GSIs
+ * 0 .. ARCH_IRQ_LINES-1; a routed line calls irq_interrupt(gsi) in
+ * interrupt context and then sends the EOI.
+ */
+#define ARCH_IRQ_LINES 192
+uint32_t arch_port_in(uint16_t port, unsigned width);
+void arch_port_out(uint16_t port, unsigned width, uint32_t value);
+bool arch_irq_line_exists(uint32_t gsi);
+/* ISA IRQ (0..15) to GSI, with the firmware's trigger mode and polarity:
+ * 0, or -1 for a number that is no ISA IRQ. */
+int arch_irq_isa(uint32_t isa_irq, uint32_t *gsi, bool *level, bool *active_low);
+/* Route the line to its vector, unmasked: 0, or -1 if it does not exist. */
+int arch_irq_line_route(uint32_t gsi, bool level, bool active_low);
+void arch_irq_line_mask(uint32_t gsi, bool masked);
+/* Physical addresses the CPU supports (bits), and whether a physical
+ * range holds registers the kernel drives itself (never given out). */
+unsigned arch_physical_address_bits(void);
+bool arch_physical_kernel_owned(uint64_t base, uint64_t size);
+
 /* Walk the frame-pointer chain from `frame` (an rbp value), calling fn for
  * each return address, at most `max` frames; stops at a null or
  * non-kernel frame pointer. */

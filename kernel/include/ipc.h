@@ -32,11 +32,16 @@ struct queue_pending {
 
 #define QUEUE_PENDING_STREAM 1
 #define QUEUE_PENDING_TIMER 2
+#define QUEUE_PENDING_OBSERVE 4 /* an observed thread's record slot (observe.c) */
+#define QUEUE_PENDING_IRQ 3 /* irq.c: owner is the wait; cancel via irq_cancel_wait */
 
 /* Look a queue handle up (WAIT right): 0 and a reference, or -KE_*. */
 int queue_from_handle(int64_t h, struct queue **out);
 void queue_put(struct queue *q);
 void queue_get(struct queue *q);
+/* A reference unless the queue is already being destroyed (observe.c,
+ * which holds queues weakly). */
+bool queue_tryget(struct queue *q);
 /* Reserve room for a completion of up to `bytes` and register p as
  * pending: 0 or -KE_NO_SPACE / -KE_TOO_BIG. */
 int queue_reserve(struct queue *q, struct queue_pending *p, uint32_t bytes);
@@ -46,6 +51,8 @@ int queue_reserve(struct queue *q, struct queue_pending *p, uint32_t bytes);
  * registered (a cancel took it). */
 bool queue_complete(struct queue *q, struct queue_pending *p, const void *record, uint32_t len,
 		    bool only_if_pending);
+/* Give a reservation back without completing (unregisters p). */
+void queue_unreserve(struct queue *q, struct queue_pending *p);
 
 /* Stream side of cancellation: cancel the op behind p if it is still
  * pending in its stream. Returns 0 or -KE_NOT_FOUND. */

@@ -41,6 +41,7 @@ struct memobj_waiter;
 enum memobj_kind {
 	MEMOBJ_ANONYMOUS = 0,
 	MEMOBJ_CONTIGUOUS = 1,
+	MEMOBJ_PHYSICAL = 2, /* device memory: mapped, never touched by the kernel */
 };
 
 /* Largest contiguous object: one block of the largest buddy order. */
@@ -57,6 +58,10 @@ struct memobj {
 	/* Contiguous: the block, allocated at creation. */
 	paddr_t contig_base;
 	unsigned contig_order;
+	/* Physical: the range [phys_base, phys_base+size) and its MMU_CACHE_*
+	 * mode. Not pages of any allocator: nothing to free. */
+	paddr_t phys_base;
+	uint32_t phys_cache;
 	/* Mappings of this object (space_mapping.obj_next), under lock. */
 	struct space_mapping *mappings;
 	/* Views being made whose write protection of this object's mappings
@@ -79,6 +84,11 @@ struct memobj *memobj_create_anonymous(uint64_t size);
  * a power of two of pages); at most MEMOBJ_CONTIGUOUS_MAX. NULL if out of
  * memory or the size is 0 or too big. */
 struct memobj *memobj_create_contiguous(uint64_t size, paddr_t limit);
+/* Device memory at [base, base+size) (page-aligned; the caller has
+ * checked it is no RAM), mapped with an MMU_CACHE_* mode. The kernel
+ * never reads or writes it: memobj_read/write fail with -KE_INVALID,
+ * memobj_pin_page gives 0, memobj_create_cow NULL. */
+struct memobj *memobj_create_physical(paddr_t base, uint64_t size, uint32_t cache);
 /* A copy-on-write snapshot of [offset, offset+size) of src (offset
  * page-aligned, size rounded up to pages, inside src): later writes on
  * either side are not seen by the other. Pages src lacks are zero in the

@@ -101,6 +101,11 @@ struct mmu *mmu_active(void);
  * no more rights (widening), or absent: anything else needs an unmap and
  * invalidation first. 0 or -KE_NO_MEMORY. */
 int mmu_map_page(struct mmu *m, uint64_t va, paddr_t pa, uint32_t prot);
+/* The same with a cache mode other than write-back (device memory). */
+#define MMU_CACHE_WRITE_BACK 0
+#define MMU_CACHE_WRITE_THROUGH 1
+#define MMU_CACHE_UNCACHED 2
+int mmu_map_page_cache(struct mmu *m, uint64_t va, paddr_t pa, uint32_t prot, uint32_t cache);
 
 /* Remove every translation in [start, end) (page-aligned, user half) and
  * free the page tables whose whole span lies inside the range (through the

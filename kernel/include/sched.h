@@ -38,13 +38,13 @@ struct ktimer {
 	struct timer_node node;
 	void (*fn)(struct ktimer *timer);
 	uint32_t cpu; /* whose queue it is armed on */
-	volatile bool firing;
 };
 void ktimer_init(struct ktimer *timer, void (*fn)(struct ktimer *));
 /* Arm on the calling CPU. The timer must not be armed. */
 void ktimer_arm(struct ktimer *timer, uint64_t deadline);
 /* Disarm; returns true if it had not fired. When it returns, fn is not
- * running anywhere, so the timer may be freed. Not from fn itself. */
+ * running anywhere, so the timer may be freed. Not from fn itself (fn may
+ * free its own timer, though: nothing touches it after fn returns). */
 bool ktimer_cancel(struct ktimer *timer);
 
 /* Create and start a kernel thread running fn(arg) at `priority`, allowed

@@ -43,6 +43,8 @@ enum lock_order {
 	LOCK_ORDER_MEMORY = 30,   /* a memory object's pages */
 	LOCK_ORDER_SPACE_PT = 35, /* an address space's page tables (mmu) */
 	LOCK_ORDER_STREAM = 40,   /* a stream (both lanes) */
+	LOCK_ORDER_IRQ = 45,      /* an IRQ line (irq.c): before queues, IO APICs */
+	LOCK_ORDER_OBSERVE = 47,  /* thread observation (observe.c): before queues, uthreads */
 	LOCK_ORDER_QUEUE = 50,    /* a completion queue */
 	LOCK_ORDER_FUTEX = 60,    /* a futex hash bucket */
 	LOCK_ORDER_HANDLES = 70,  /* a handle table */

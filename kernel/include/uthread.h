@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "kobject.h"
+#include "observe.h"
 #include "spinlock.h"
 
 struct space;
@@ -37,6 +38,7 @@ struct uthread {
 	struct spinlock lock;          /* state, kill_requested, kthread */
 	enum uthread_state state;
 	bool kill_requested;
+	bool unhandled;                /* ending for an event nobody took (only the thread) */
 	uint32_t flags;                /* KESTREL_THREAD_* */
 	int priority;
 	uint64_t affinity;
@@ -45,6 +47,7 @@ struct uthread {
 	struct handle_table *table;    /* referenced while not EXITED */
 	struct kestrel_regs_x86_64 start_regs;
 	uint64_t bases[2];             /* FS/GS bases while switched out */
+	struct uthread_observer obs;   /* observation (observe.c; its own lock) */
 	uint8_t fpu[512] __attribute__((aligned(16)));
 };
 
@@ -68,8 +71,8 @@ bool uthread_should_exit(void);
  * off, run-queue lock held): address space and FPU state. */
 void uthread_switch(struct thread *prev, struct thread *next);
 
-/* A user thread took an exception nobody handles (no observer yet): log
- * what happened and end the thread. */
+/* A user thread took an exception nobody handles (no observer): log what
+ * happened and end the thread. */
 void uthread_fatal_exception(const char *what, uint64_t ip, uint64_t addr)
 	__attribute__((noreturn));
 /* The calling thread's address space (NULL for kernel threads). */

@@ -74,6 +74,12 @@ static struct ioapic *ioapic_for(uint32_t gsi, uint32_t *pin)
 	return 0;
 }
 
+bool ioapic_serves(uint32_t gsi)
+{
+	uint32_t pin;
+	return ioapic_for(gsi, &pin) != 0;
+}
+
 int ioapic_route(uint32_t gsi, uint8_t vector, uint32_t apic_id, bool level, bool active_low)
 {
 	uint32_t pin;

@@ -43,6 +43,8 @@
 #define PTE_P (1ull << 0)
 #define PTE_W (1ull << 1)
 #define PTE_U (1ull << 2)
+#define PTE_PWT (1ull << 3)
+#define PTE_PCD (1ull << 4)
 #define PTE_NX (1ull << 63)
 #define PTE_ADDR 0x000ffffffffff000ull
 
@@ -152,7 +154,26 @@ static uint64_t mmu_leaf(paddr_t pa, uint32_t prot)
 	return e;
 }
 
+/* Cache attributes through PWT/PCD, i.e. PAT entries 0, 1 and 3, which
+ * the kernel leaves at their power-on values: WB, WT, UC. */
+static uint64_t mmu_cache_bits(uint32_t cache)
+{
+	switch (cache) {
+	case MMU_CACHE_WRITE_THROUGH:
+		return PTE_PWT;
+	case MMU_CACHE_UNCACHED:
+		return PTE_PCD | PTE_PWT;
+	default:
+		return 0;
+	}
+}
+
 int mmu_map_page(struct mmu *m, uint64_t va, paddr_t pa, uint32_t prot)
+{
+	return mmu_map_page_cache(m, va, pa, prot, MMU_CACHE_WRITE_BACK);
+}
+
+int mmu_map_page_cache(struct mmu *m, uint64_t va, paddr_t pa, uint32_t prot, uint32_t cache)
 {
 	KASSERT(!(va & (PAGE_SIZE - 1)) && va < KESTREL_USER_MAX);
 	KASSERT(pa && !(pa & ~PTE_ADDR));
@@ -172,7 +193,7 @@ int mmu_map_page(struct mmu *m, uint64_t va, paddr_t pa, uint32_t prot)
 	}
 	uint64_t *pte = &t[mmu_index(va, 0)];
 	uint64_t old = *pte;
-	uint64_t new = mmu_leaf(pa, prot);
+	uint64_t new = mmu_leaf(pa, prot) | mmu_cache_bits(cache);
 	/* Only widening in place: a narrower or different translation must
 	 * go through an unmap and its invalidation. */
 	KASSERT(!(old & PTE_P) || (old & PTE_ADDR) == pa);

@@ -2,8 +2,9 @@
  * Trap dispatch: exceptions (vectors 0-31) and interrupts (32-255).
  *
  * A CPU exception in the kernel is a kernel bug: we print the exception,
- * every register and a symbolized backtrace, then stop all CPUs. (Faults
- * caused by user programs will be routed to their observers, not here.)
+ * every register and a symbolized backtrace, then stop all CPUs. Faults
+ * of user programs go to the thread's observer (observe.c), or end the
+ * thread when it has none.
  * Interrupt vectors go to the handler registered with trap_set_handler().
  */
 #include "arch.h"
@@ -15,6 +16,7 @@
 #include "x86.h"
 
 #include "lapic.h"
+#include "observe.h"
 #include "space.h"
 #include "user_arch.h"
 #include "uthread.h"
@@ -94,18 +96,42 @@ static uint32_t fault_access(uint64_t error)
 	return (error & 2) ? SPACE_ACCESS_WRITE : SPACE_ACCESS_READ;
 }
 
+static uint64_t read_dr6(void)
+{
+	uint64_t v;
+	__asm__ volatile("movq %%dr6, %0" : "=r"(v));
+	/* DR6 bits are sticky: reset it (to its architectural idle value) so
+	 * the next #DB reports only its own cause. */
+	__asm__ volatile("movq %0, %%dr6" ::"r"(0xffff0ff0ull));
+	return v;
+}
+
 /* An exception in user mode: a page fault the address space may resolve
- * (demand paging, copy-on-write); anything else ends the thread until
- * observers can take faults over. */
+ * (demand paging, copy-on-write); anything else goes to the thread's
+ * observer (observe.c), and without one ends the thread. */
 static void user_exception(struct trap_frame *f)
 {
 	uint64_t addr = f->vector == 14 ? read_cr2() : 0;
+	uint64_t dr6 = f->vector == 1 ? read_dr6() : 0;
 	arch_irq_enable();
 	if (f->vector == 14) {
 		struct space *s = uthread_current_space();
 		if (s && !(f->error & 8) && space_fault(s, addr, fault_access(f->error)) == 0)
 			return;
 	}
+	bool breakpoint = f->vector == 1 || f->vector == 3;
+	struct observe_event ev = {
+		.event = breakpoint ? KESTREL_OBSERVE_BREAKPOINT : KESTREL_OBSERVE_FAULT,
+		.vector = (uint32_t)f->vector,
+		.error = f->vector == 1 ? dr6 : f->error,
+		.address = addr,
+	};
+	if (f->vector == 14)
+		ev.access = (f->error & 16)  ? KESTREL_OBSERVE_EXEC
+			    : (f->error & 2) ? KESTREL_OBSERVE_WRITE
+					     : KESTREL_OBSERVE_READ;
+	if (observe_event(&ev))
+		return; /* the observer resumed it, registers as it left them */
 	uthread_fatal_exception(exception_names[f->vector & 31], f->rip, addr);
 }
 

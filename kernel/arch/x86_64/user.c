@@ -5,6 +5,7 @@
  */
 #include <kestrel/error.h>
 #include <kestrel/memory.h>
+#include <kestrel/syscall.h>
 #include <kestrel/thread.h>
 #include <stddef.h>
 
@@ -12,6 +13,7 @@
 #include "asm_offsets.h"
 #include "cpu.h"
 #include "kstring.h"
+#include "observe.h"
 #include "panic.h"
 #include "syscall.h"
 #include "uthread.h"
@@ -152,7 +154,14 @@ void arch_enter_user(const struct kestrel_regs_x86_64 *r)
 
 void x86_syscall(struct trap_frame *f)
 {
-	f->rax = (uint64_t)syscall_dispatch(f->rax, f->rdi, f->rsi, f->rdx, f->r10, f->r8, f->r9);
+	/* A Linux-personality thread's non-Kestrel call goes to its observer,
+	 * which sets the result (rax) itself while the thread is stopped. */
+	if (f->rax - KESTREL_SYSCALL_BASE >= KESTREL_SYSCALL_COUNT &&
+	    (uthread_current()->flags & KESTREL_THREAD_LINUX))
+		observe_linux_syscall();
+	else
+		f->rax = (uint64_t)syscall_dispatch(f->rax, f->rdi, f->rsi, f->rdx, f->r10, f->r8,
+						    f->r9);
 	if (uthread_should_exit())
 		uthread_exit();
 }

@@ -65,6 +65,9 @@ int64_t kestrel_thread_set_regs(kestrel_handle_t thread, uint32_t set, const voi
 				size_t size);
 int64_t kestrel_thread_set_priority(kestrel_handle_t thread, uint32_t priority);
 int64_t kestrel_thread_set_affinity(kestrel_handle_t thread, uint64_t cpu_mask);
+/* Observation (calls/observe.c): queue KESTREL_HANDLE_NONE detaches. */
+int64_t kestrel_thread_observe(kestrel_handle_t thread, kestrel_handle_t queue, uint64_t tag);
+int64_t kestrel_thread_resume(kestrel_handle_t thread, uint64_t sequence, uint32_t action);
 
 int64_t kestrel_stream_create(kestrel_handle_t lanes[2]);
 int64_t kestrel_queue_create(uint32_t capacity, uint64_t *addr_out);
@@ -78,6 +81,17 @@ int64_t kestrel_timer_submit(kestrel_handle_t queue, uint64_t deadline_ns, uint6
 
 int64_t kestrel_futex_wait(const uint32_t *addr, uint32_t expected, uint64_t timeout_ns);
 int64_t kestrel_futex_wake(const uint32_t *addr, uint32_t count);
+
+/* Driver capabilities (<kestrel/device.h>). */
+int64_t kestrel_ioports_create(kestrel_handle_t ioports, uint32_t base, uint32_t count);
+int64_t kestrel_ioport_in(kestrel_handle_t ioports, uint32_t port, uint32_t width);
+int64_t kestrel_ioport_out(kestrel_handle_t ioports, uint32_t port, uint32_t width,
+			   uint32_t value);
+int64_t kestrel_irq_create(kestrel_handle_t irq_control, uint32_t number, uint32_t flags);
+int64_t kestrel_irq_submit(kestrel_handle_t irq, kestrel_handle_t queue, uint64_t tag);
+int64_t kestrel_irq_ack(kestrel_handle_t irq, uint64_t sequence);
+int64_t kestrel_memory_physical_range(kestrel_handle_t physical, uint64_t base, uint64_t size,
+				      uint32_t cache);
 
 /* Returns only on failure (KE_ACCESS: not the boot process). */
 int64_t kestrel_shutdown(int status);

@@ -34,5 +34,7 @@ void ioapic_init(const struct acpi_info *acpi);
 int ioapic_route(uint32_t gsi, uint8_t vector, uint32_t apic_id, bool level,
 		 bool active_low);
 int ioapic_mask(uint32_t gsi, bool masked);
+/* Does an IO APIC serve this GSI? */
+bool ioapic_serves(uint32_t gsi);
 
 #endif
