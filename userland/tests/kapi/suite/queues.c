@@ -9,7 +9,7 @@
 
 #include "suite.h"
 
-#define WAIT (2 * KAPI_SECOND)
+#define WAIT (10 * KAPI_SECOND) /* a bound for failures; the host may be loaded */
 
 KAPI_TEST(queue_create_maps_the_ring)
 {
@@ -78,7 +78,7 @@ KAPI_TEST(queue_timer_completes_at_its_deadline)
 {
 	struct kestrel_queue q;
 	CHECK_OK(kestrel_queue_open(&q, KESTREL_QUEUE_MIN));
-	uint64_t deadline = (uint64_t)kestrel_clock() + 30 * KAPI_MS;
+	uint64_t deadline = (uint64_t)kestrel_clock() + 500 * KAPI_MS;
 	CHECK_OK(kestrel_timer_submit(q.handle, deadline, 5));
 	/* A deadline in the past completes at once. */
 	CHECK_OK(kestrel_timer_submit(q.handle, 1, 6));
