@@ -23,9 +23,9 @@ ifeq ($(DEBUG),1)
 KERNEL_CFLAGS += -DKESTREL_LOCK_DEBUG -DKESTREL_DEBUG
 endif
 HOST_CFLAGS   := $(WARN) -O1 -g -D_DEFAULT_SOURCE -DKESTREL_HOST_TEST -Iinclude -Ikernel/include \
-                 -Itests/unit -fsanitize=address,undefined -fno-omit-frame-pointer
+                 -Itests/unit -Iprotocols -fsanitize=address,undefined -fno-omit-frame-pointer
 
-.PHONY: all run debug test iso clean deps unit-tests system-tests debug-kernel format \
+.PHONY: all run debug test bench iso clean deps unit-tests system-tests debug-kernel format \
 	compile_commands.json
 all: $(BUILD)/boot.elf $(BUILD)/kernel.elf $(BUILD)/initrd.cpio
 
@@ -79,17 +79,23 @@ $(BUILD)/kernel.elf: $(KERNEL_OBJS) $(KERNEL_LD) tools/gen-ksyms
 AR          := llvm-ar
 USER_CFLAGS := --target=x86_64-unknown-none-elf -ffreestanding -fno-builtin -nostdlib \
                -nostdlibinc -fno-pic -fno-pie -fno-stack-protector -O2 -g $(WARN) \
-               -Ilibc/include -Iinclude
+               -Ilibc/include -Iinclude -Iprotocols
 LIBC_CFLAGS := $(USER_CFLAGS) -Ilibc/internal -Ilibc/arch/x86_64
 USER_LD     := libc/arch/x86_64/link.ld
 
 LIBC_SRCS := $(wildcard libc/src/*/*.c) $(wildcard libc/sysdeps/kestrel/*.c) \
              $(wildcard libc/sysdeps/kestrel/*/*.c)
+# The IPC protocol codecs (protocols/, docs/registry.md) live in libc, so
+# init, clients and servers all link the same validating code.
+LIBC_SRCS += $(wildcard protocols/*.c)
 LIBC_OBJS := $(patsubst %,$(BUILD)/%.o,$(LIBC_SRCS))
 LIBC_A    := $(BUILD)/libc/libkestrel.a
 CRT0      := $(BUILD)/libc/arch/x86_64/crt0.S.o
 
 $(BUILD)/libc/%.o: libc/% | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(LIBC_CFLAGS) -MMD -MP -c $< -o $@
+$(BUILD)/protocols/%.o: protocols/% | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(LIBC_CFLAGS) -MMD -MP -c $< -o $@
 $(BUILD)/servers/%.o: servers/% | $(DEPS_STAMP)
@@ -98,6 +104,10 @@ $(BUILD)/servers/%.o: servers/% | $(DEPS_STAMP)
 $(BUILD)/userland/%.o: userland/% | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) -Iuserland/tests/kapi/common -MMD -MP -c $< -o $@
+
+$(BUILD)/bench/%.o: bench/% | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -MMD -MP -c $< -o $@
 
 $(LIBC_A): $(LIBC_OBJS)
 	@rm -f $@
@@ -114,19 +124,25 @@ endef
 $(eval $(call user_program,init,servers/init))
 $(eval $(call user_program,kapi,userland/tests/kapi/suite userland/tests/kapi/common))
 $(eval $(call user_program,kapi-helper,userland/tests/kapi/helper userland/tests/kapi/common))
+$(eval $(call user_program,kapi-fuzz,userland/tests/kapi/fuzz userland/tests/kapi/common))
 
-USER_TESTS := kapi kapi-helper
+USER_TESTS := kapi kapi-helper kapi-fuzz
+# Benchmark programs: bench/<name>/ becomes kestrel/bench/<name> (test=bench).
+$(eval $(call user_program,bench-ipc,bench/ipc))
+USER_BENCH := ipc
 
 # ---- Initrd: image/initrd plus the programs, staged in build/initrd-root ----
 # init goes to kestrel/init (KESTREL_INIT_PATH), test programs to kestrel/tests/.
 INITRD_FILES := $(shell find image/initrd -type f 2>/dev/null)
 $(BUILD)/initrd.cpio: $(INITRD_FILES) $(BUILD)/user/init $(patsubst %,$(BUILD)/user/%,$(USER_TESTS)) \
+		$(patsubst %,$(BUILD)/user/bench-%,$(USER_BENCH)) \
 		| $(DEPS_STAMP)
 	@rm -rf $(BUILD)/initrd-root
-	@mkdir -p $(BUILD)/initrd-root/kestrel/tests image/initrd
+	@mkdir -p $(BUILD)/initrd-root/kestrel/tests $(BUILD)/initrd-root/kestrel/bench image/initrd
 	cp -R image/initrd/. $(BUILD)/initrd-root/
 	cp $(BUILD)/user/init $(BUILD)/initrd-root/kestrel/init
 	cp $(patsubst %,$(BUILD)/user/%,$(USER_TESTS)) $(BUILD)/initrd-root/kestrel/tests/
+	for b in $(USER_BENCH); do cp $(BUILD)/user/bench-$$b $(BUILD)/initrd-root/kestrel/bench/$$b; done
 	cd $(BUILD)/initrd-root && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet > $(abspath $@)
 
 # ---- Running ----
@@ -138,6 +154,10 @@ run: all
 debug: all
 	tools/run-qemu --smp $(SMP) --mem $(MEM) --cmdline "$(CMDLINE)" --interactive --gdb
 
+# Benchmarks (never part of make test's verdict): raw figures in build/bench/.
+bench: all
+	bench/run --build $(BUILD)
+
 iso: $(BUILD)/kestrel.iso
 $(BUILD)/kestrel.iso: all tools/make-iso
 	tools/make-iso $(BUILD) $@
@@ -147,7 +167,8 @@ UNIT_SUITES := $(patsubst tests/unit/%/sources,%,$(wildcard tests/unit/*/sources
 UNIT_BINS   := $(patsubst %,$(BUILD)/unit/%,$(UNIT_SUITES))
 
 # Any header a unit test may include: a change rebuilds every suite (they are small).
-UNIT_HEADERS := $(wildcard tests/unit/*.h kernel/include/*.h include/kestrel/*.h boot/*.h)
+UNIT_HEADERS := $(wildcard tests/unit/*.h kernel/include/*.h include/kestrel/*.h boot/*.h \
+                  protocols/*.h)
 define unit_suite
 $(BUILD)/unit/$(1): $(wildcard tests/unit/$(1)/*.c) $$(shell cat tests/unit/$(1)/sources) \
 		tests/unit/unit.c tests/unit/host_kernel.c $(UNIT_HEADERS) | $(DEPS_STAMP)

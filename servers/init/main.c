@@ -4,6 +4,7 @@
  * The kernel starts us with the init info: CPU count, the initrd as a
  * memory object, our own thread, the command line. We check it, say hello
  * in the log, map the initrd and do the boot's job:
+ *   test=bench       run the benchmark programs (bench/), then power off
  *   test=kernel-api  run the in-guest kernel-API suite, then power off
  *                    with status 0 (all passed) or 1;
  *   no test= word    nothing to start yet: wait forever.
@@ -91,6 +92,8 @@ int main(void)
 		printf("init: no services to start yet\n");
 		idle_forever();
 	}
+	if (!strcmp(test, "bench"))
+		power_off(run_benchmarks() ? 1 : 0);
 	if (!strcmp(test, "kernel-api")) {
 		int failed = run_kernel_api_tests();
 		power_off(failed ? 1 : 0);

@@ -10,11 +10,18 @@
  * time limit counts as one failure, reported as
  *     KAPI FAIL <program>: <file>:<line>: <what>
  * The test programs get the initrd (READ MAP) as handles[0] so they can
- * start helper processes of their own.
+ * start helper processes of their own. Those marked `devices` (the kapi
+ * suite, which tests driver capabilities on the CMOS RTC and the HPET)
+ * also get all I/O ports as handles[1], the IRQ-control capability as
+ * handles[2] and the physical-range capability as handles[3].
+ * Every program gets a registry lane (registry.c, docs/registry.md) as the
+ * last of its handles; its requests are served from the same queue while
+ * it runs (supervise() hands registry records to registry_handle()).
  */
 #include <kestrel/calls.h>
 #include <kestrel/ipc.h>
 #include <kestrel/process.h>
+#include <kestrel/start.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -27,10 +34,12 @@ struct test_program {
 	const char *name;
 	const char *path;
 	uint64_t time_limit_s;
+	bool devices; /* also gets the driver capabilities (handles[1..3]) */
 };
 
 static const struct test_program programs[] = {
-	{"kapi", "kestrel/tests/kapi", 170},
+	{"kapi", "kestrel/tests/kapi", 170, true},
+	{"kapi-fuzz", "kestrel/tests/kapi-fuzz", 60, false},
 
 };
 
@@ -55,7 +64,7 @@ static void supervise(const struct test_program *p, struct kestrel_queue *q,
 		      struct kestrel_process *child)
 {
 	struct kestrel_action recv = kestrel_act_recv_inline(sizeof(struct kestrel_parent_message));
-	uint64_t rec[KESTREL_COMPLETION_SIZE(1, sizeof(struct kestrel_parent_message)) / 8 + 1];
+	uint64_t rec[REGISTRY_RECORD_WORDS]; /* the registry's records are the largest */
 	bool reported = false, exited = false, recv_pending = false;
 	uint64_t deadline = (uint64_t)kestrel_clock() + p->time_limit_s * 1000000000ull;
 	char what[128];
@@ -83,6 +92,10 @@ static void supervise(const struct test_program *p, struct kestrel_queue *q,
 			break;
 		}
 		const struct kestrel_completion *c = (const void *)rec;
+		if (registry_owns(c->tag)) {
+			registry_handle(c);
+			continue;
+		}
 		if (c->tag == TAG_DEADLINE) {
 			snprintf(what, sizeof(what), "did not finish within %llu s; killed",
 				 (unsigned long long)p->time_limit_s);
@@ -136,21 +149,37 @@ static void run_program(const struct test_program *p, struct kestrel_queue *q)
 		return;
 	}
 	const char *argv[] = {p->name};
-	kestrel_handle_t handles[] = {initrd.handle};
-	uint32_t rights[] = {KESTREL_RIGHT_READ | KESTREL_RIGHT_MAP};
+	const struct kestrel_init_info *info = kestrel_init_info();
+	kestrel_handle_t handles[5] = {initrd.handle, info->ioports, info->irq_control,
+				       info->physical};
+	uint32_t rights[5] = {KESTREL_RIGHT_READ | KESTREL_RIGHT_MAP, KESTREL_RIGHTS_ALL,
+			      KESTREL_RIGHTS_ALL, KESTREL_RIGHTS_ALL};
+	uint32_t count = p->devices ? 4 : 1;
+	kestrel_handle_t registry_lane = 0;
+	int64_t r = registry_add_client(&registry_lane);
+	if (r < 0) {
+		snprintf(what, sizeof(what), "init: no registry lane: %s", kestrel_error_name(r));
+		PROGRAM_FAIL(p->name, what);
+		return;
+	}
+	handles[count] = registry_lane;
+	rights[count++] = KESTREL_RIGHT_READ | KESTREL_RIGHT_WRITE | KESTREL_RIGHT_TRANSFER |
+			  KESTREL_RIGHT_DUPLICATE;
 	struct kestrel_spawn s = {
 		.name = p->name,
 		.image = image,
 		.image_size = size,
 		.argc = 1,
 		.argv = argv,
-		.handle_count = 1,
+		.handle_count = count,
 		.handles = handles,
 		.handle_rights = rights,
 	};
 	struct kestrel_process child;
 	int elf_error = 0;
-	int64_t r = kestrel_process_spawn(&s, &child, &elf_error);
+	r = kestrel_process_spawn(&s, &child, &elf_error);
+	/* The child has its own copy now; ours would keep the lane open. */
+	kestrel_handle_close(registry_lane);
 	if (r < 0) {
 		snprintf(what, sizeof(what), "init: cannot start it: %s%s%s", kestrel_error_name(r),
 			 elf_error ? ": " : "", elf_error ? kestrel_elf_strerror(elf_error) : "");
@@ -166,12 +195,15 @@ static void run_program(const struct test_program *p, struct kestrel_queue *q)
 int run_kernel_api_tests(void)
 {
 	struct kestrel_queue q;
-	int64_t r = kestrel_queue_open(&q, KESTREL_QUEUE_MIN);
+	/* Room for the registry's pending requests (two ~4 KiB records per
+	 * client) as well as the program's message and deadline. */
+	int64_t r = kestrel_queue_open(&q, 1u << 18);
 	if (r < 0) {
 		char what[96];
 		snprintf(what, sizeof(what), "init: queue_create: %s", kestrel_error_name(r));
 		PROGRAM_FAIL("init", what);
 	} else {
+		registry_init(&q);
 		for (size_t i = 0; i < sizeof(programs) / sizeof(programs[0]); i++)
 			run_program(&programs[i], &q);
 		kestrel_queue_close(&q);

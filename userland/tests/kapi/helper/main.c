@@ -23,12 +23,18 @@
  *   creds             ATTACH_CREDS + SEND on the parent lane
  *   hold              pull a lane from the parent, close it, exit
  *   pending-exit      leave a receive pending on the parent lane, exit
+ *   registry-owner NAME  register {class=kapi-owner, name=NAME} with the
+ *                     registry lane in handles[0], send the entity id as
+ *                     KESTREL_PARENT_DATA, then take connections one by
+ *                     one: receive a message, answer it reversed; until
+ *                     killed
  *
  * Results go to the parent as KESTREL_PARENT_DATA messages or the exit
  * status; the parent does the checking.
  */
 #include <kestrel/calls.h>
 #include <kestrel/ipc.h>
+#include <kestrel/registry.h>
 #include <kestrel/start.h>
 #include <stdlib.h>
 #include <string.h>
@@ -209,6 +215,35 @@ static int hold(void)
 	return 0;
 }
 
+static int registry_owner(const char *name)
+{
+	if (start->handle_count < 1)
+		return 80;
+	struct reg_props p;
+	reg_props_init(&p);
+	if (reg_props_add(&p, "class", "kapi-owner") || reg_props_add(&p, "name", name))
+		return 81;
+	uint64_t id;
+	kestrel_handle_t owner;
+	if (kestrel_registry_register(&q, start->handles[0], &p, &id, &owner) < 0)
+		return 82;
+	if (kestrel_parent_send(KESTREL_PARENT_DATA, (int64_t)id, 0, 10 * KAPI_SECOND) < 0)
+		return 83;
+	for (;;) {
+		kestrel_handle_t lane;
+		if (kestrel_registry_next_connection(&q, owner, NULL, &lane, KESTREL_FOREVER) < 0)
+			return 84;
+		char buf[256], out[256];
+		int64_t n = kapi_recv(&q, lane, buf, sizeof(buf), KESTREL_FOREVER);
+		if (n > 0) {
+			for (int64_t i = 0; i < n; i++)
+				out[i] = buf[n - 1 - i];
+			kapi_send(&q, lane, out, (size_t)n, KESTREL_FOREVER);
+		}
+		kestrel_handle_close(lane);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	start = kestrel_start_info();
@@ -252,6 +287,8 @@ int main(int argc, char **argv)
 		return creds();
 	if (!strcmp(role, "hold"))
 		return hold();
+	if (!strcmp(role, "registry-owner"))
+		return registry_owner(arg);
 	if (!strcmp(role, "pending-exit")) {
 		struct kestrel_action r = kestrel_act_recv_inline(8);
 		return kestrel_submit(start->parent, q.handle, &r, 1, 1) < 0 ? 70 : 0;
