@@ -168,15 +168,35 @@ static void tlb_ipi(struct trap_frame *f)
 
 void arch_tlb_shootdown(uint64_t start, uint64_t end)
 {
-	flush_range(start, end);
-	if (cpu_count <= 1)
+	if (cpu_count <= 1) {
+		flush_range(start, end);
 		return;
-	/* Interrupts must be on while we wait: the CPU that holds the
-	 * shootdown may be waiting for our acknowledgement. */
+	}
+	/* Interrupts must be on while we wait for our turn: the CPU that
+	 * holds the shootdown may be waiting for our acknowledgement. */
 	KASSERT(arch_irq_enabled());
-	while (__atomic_exchange_n(&shootdown_busy, 1, __ATOMIC_ACQUIRE))
-		arch_cpu_relax();
-	uint64_t flags = arch_irq_save();
+	/* The holder keeps interrupts off from taking shootdown_busy until
+	 * it lets go, like a spinlock holder, so it is never preempted while
+	 * holding it. Otherwise a more urgent thread switched in on its CPU
+	 * (the reaper, freeing a stack) spins here for a holder that never
+	 * gets the CPU back. Waiting for the acknowledgements with interrupts
+	 * off is safe: we hold no spinlock (checked above), so every other
+	 * CPU either has interrupts on or leaves its spinlock section without
+	 * needing anything from us, and a CPU waiting for its turn waits
+	 * with interrupts on. */
+	uint64_t flags;
+	for (;;) {
+		flags = arch_irq_save();
+		if (!__atomic_exchange_n(&shootdown_busy, 1, __ATOMIC_ACQUIRE))
+			break;
+		arch_irq_restore(flags);
+		while (__atomic_load_n(&shootdown_busy, __ATOMIC_RELAXED))
+			arch_cpu_relax();
+	}
+	/* Our own flush, now that we cannot move: flushed before taking the
+	 * lock, a thread preempted and moved meanwhile would leave the new
+	 * CPU (the one the IPIs skip) unflushed. */
+	flush_range(start, end);
 	shootdown_start = start;
 	shootdown_end = end;
 	__atomic_store_n(&shootdown_pending, cpu_count - 1, __ATOMIC_RELEASE);
@@ -184,10 +204,10 @@ void arch_tlb_shootdown(uint64_t start, uint64_t end)
 	for (uint32_t i = 0; i < cpu_count; i++)
 		if (i != me)
 			lapic_send_ipi(cpus[i].apic_id, VECTOR_IPI_TLB);
-	arch_irq_restore(flags);
 	while (__atomic_load_n(&shootdown_pending, __ATOMIC_ACQUIRE))
 		arch_cpu_relax();
 	__atomic_store_n(&shootdown_busy, 0, __ATOMIC_RELEASE);
+	arch_irq_restore(flags);
 }
 
 static void reschedule_ipi(struct trap_frame *f)
