@@ -75,15 +75,36 @@ struct stream_op {
 	struct stream_op *next; /* in a lane's FIFO */
 	uint32_t count, current;
 	int32_t failed; /* 0 or -KE_* */
-	struct kestrel_action actions[KESTREL_MAX_ACTIONS];
-	void *data[KESTREL_MAX_ACTIONS];           /* SEND: the message */
-	uint32_t data_len[KESTREL_MAX_ACTIONS];
-	struct kobject *pushed[KESTREL_MAX_ACTIONS]; /* PUSH_HANDLE: the object */
-	uint32_t pushed_rights[KESTREL_MAX_ACTIONS];
-	uint32_t inline_offset[KESTREL_MAX_ACTIONS]; /* RECV_INLINE, READ_CREDS */
+	/* Per action, `count` of each, in the same allocation after the
+	 * struct (op_alloc): sized by the chain, a typical one- or two-action
+	 * operation fits a small slab class instead of taking a page. */
+	struct kestrel_action *actions;
+	void **data;                 /* SEND: the message */
+	struct kobject **pushed;     /* PUSH_HANDLE: the object */
+	uint32_t *data_len;
+	uint32_t *pushed_rights;
+	uint32_t *inline_offset;     /* RECV_INLINE, READ_CREDS */
 	uint8_t *record;
 	uint32_t record_len;
 };
+
+/* A zeroed operation with room for `count` actions. Largest-aligned arrays
+ * first, so each stays aligned. */
+static struct stream_op *op_alloc(uint32_t count)
+{
+	size_t per_action = sizeof(struct kestrel_action) + 2 * sizeof(void *) + 3 * sizeof(uint32_t);
+	struct stream_op *op = kzalloc(sizeof(*op) + count * per_action);
+	if (!op)
+		return 0;
+	op->count = count;
+	op->actions = (struct kestrel_action *)(op + 1);
+	op->data = (void **)(op->actions + count);
+	op->pushed = (struct kobject **)(op->data + count);
+	op->data_len = (uint32_t *)(op->pushed + count);
+	op->pushed_rights = op->data_len + count;
+	op->inline_offset = op->pushed_rights + count;
+	return op;
+}
 
 static struct kestrel_result *op_results(struct stream_op *op)
 {
@@ -575,10 +596,9 @@ static int submit_one(int64_t lane_h, struct queue *q, uint64_t actions, uint64_
 {
 	if (count == 0 || count > KESTREL_MAX_ACTIONS)
 		return -KE_INVALID;
-	struct stream_op *op = kzalloc(sizeof(*op));
+	struct stream_op *op = op_alloc((uint32_t)count);
 	if (!op)
 		return -KE_NO_MEMORY;
-	op->count = (uint32_t)count;
 	int rc = usercopy_from(op->actions, actions, count * sizeof(struct kestrel_action));
 	uint32_t need = 0;
 	if (!rc)
