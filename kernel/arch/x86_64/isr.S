@@ -8,6 +8,8 @@
  * Traps from user mode swap the GS base so the kernel finds its per-CPU
  * data; traps from kernel mode keep it.
  */
+#include "trap_frame_asm.h"
+
 	.section .text
 	.align 16
 	.globl isr_stubs
@@ -28,21 +30,7 @@ isr_stubs:
 isr_stubs_end:
 
 isr_common:
-	pushq %rax
-	pushq %rbx
-	pushq %rcx
-	pushq %rdx
-	pushq %rsi
-	pushq %rdi
-	pushq %rbp
-	pushq %r8
-	pushq %r9
-	pushq %r10
-	pushq %r11
-	pushq %r12
-	pushq %r13
-	pushq %r14
-	pushq %r15
+	TRAP_FRAME_PUSH_GPRS
 	testb $3, 144(%rsp)          /* saved CS: from user mode? */
 	jz 1f
 	swapgs
@@ -52,20 +40,6 @@ isr_common:
 	testb $3, 144(%rsp)
 	jz 2f
 	swapgs
-2:	popq %r15
-	popq %r14
-	popq %r13
-	popq %r12
-	popq %r11
-	popq %r10
-	popq %r9
-	popq %r8
-	popq %rbp
-	popq %rdi
-	popq %rsi
-	popq %rdx
-	popq %rcx
-	popq %rbx
-	popq %rax
+2:	TRAP_FRAME_POP_GPRS
 	addq $16, %rsp               /* vector and error code */
 	iretq

@@ -15,6 +15,7 @@
  * otherwise iretq, which handles anything.
  */
 #include "asm_offsets.h"
+#include "trap_frame_asm.h"
 
 	.section .text
 	.globl syscall_entry
@@ -29,21 +30,7 @@ syscall_entry:
 	pushq %rcx                     /* rip */
 	pushq $0                       /* error code */
 	pushq $0x100                   /* "vector": a system call */
-	pushq %rax
-	pushq %rbx
-	pushq %rcx
-	pushq %rdx
-	pushq %rsi
-	pushq %rdi
-	pushq %rbp
-	pushq %r8
-	pushq %r9
-	pushq %r10
-	pushq %r11
-	pushq %r12
-	pushq %r13
-	pushq %r14
-	pushq %r15
+	TRAP_FRAME_PUSH_GPRS
 	xorl %ebp, %ebp                /* backtraces stop at the user boundary */
 	cld
 	sti
@@ -83,21 +70,7 @@ user_return:                           /* rsp = struct trap_frame of a user cont
 	sysretq
 
 user_return_iret:
-	popq %r15
-	popq %r14
-	popq %r13
-	popq %r12
-	popq %r11
-	popq %r10
-	popq %r9
-	popq %r8
-	popq %rbp
-	popq %rdi
-	popq %rsi
-	popq %rdx
-	popq %rcx
-	popq %rbx
-	popq %rax
+	TRAP_FRAME_POP_GPRS
 	addq $16, %rsp                 /* vector and error code */
 	swapgs
 	iretq
